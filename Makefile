@@ -1,0 +1,39 @@
+# vso-ts: the two commands a fresh machine needs are `make demo` and `make test`.
+SHELL := /bin/bash
+NODE = $(shell scripts/deps.sh node-bin)
+NODE_RUN = PATH="$(dir $(NODE)):$$PATH" $(NODE) --disable-warning=ExperimentalWarning
+
+.PHONY: deps deps-js build generate check-generated lint format test test-unit test-e2e demo down clean-cache
+
+## deps: install and cache every external piece (Node 24, npm packages, etcd,
+## kube-apiserver, kube-controller-manager, kubectl, helm, OpenBao, PostgreSQL)
+deps:
+	scripts/deps.sh
+
+deps-js:
+	scripts/deps.sh node npm
+
+## build: regenerate nothing, type-check everything (sources run as TypeScript on Node 24)
+build: deps-js
+	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/tsc -p tsconfig.json
+
+## lint: formatting and lint rules, enforced
+lint: deps-js
+	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/biome check .
+
+format: deps-js
+	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/biome check --write .
+
+## test: install what is missing, build, lint, run the whole suite against real servers
+test: deps build lint
+	$(NODE_RUN) scripts/run-tests.ts
+
+test-unit: deps-js
+	$(NODE_RUN) scripts/run-tests.ts --unit-only
+
+## demo: bring up the local playground (Kubernetes API, OpenBao, PostgreSQL) and show how to use it
+demo: deps
+	bin/vso demo
+
+down:
+	bin/vso dev down

