@@ -1,0 +1,96 @@
+// Runs the test suite with node's test runner. When end-to-end tests are
+// selected it first starts one shared local environment (real kube-apiserver,
+// etcd, kube-controller-manager, OpenBao, PostgreSQL) and always tears it down
+// afterwards, even when tests fail or the run is interrupted.
+//
+// usage: node scripts/run-tests.ts [--unit-only|--e2e-only] [--keep-env] [file...]
+import { spawn } from "node:child_process";
+import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
+import { parseArgs } from "node:util";
+import { down, up } from "../src/dev/environment.ts";
+import { cacheDir, REPO_ROOT } from "../src/dev/paths.ts";
+
+const { values, positionals } = parseArgs({
+  options: {
+    "unit-only": { type: "boolean", default: false },
+    "e2e-only": { type: "boolean", default: false },
+    "keep-env": { type: "boolean", default: false },
+    concurrency: { type: "string", default: "2" },
+  },
+  allowPositionals: true,
+});
+
+function findTests(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    let entries: string[];
+    try {
+      entries = readdirSync(d);
+    } catch {
+      return;
+    }
+    for (const e of entries.sort()) {
+      const p = join(d, e);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (e.endsWith(".test.ts")) out.push(relative(REPO_ROOT, p));
+    }
+  };
+  walk(dir);
+  return out;
+}
+
+let files: string[];
+if (positionals.length > 0) files = positionals;
+else {
+  files = [];
+  if (!values["e2e-only"]) files.push(...findTests(join(REPO_ROOT, "test", "unit")));
+  if (!values["unit-only"]) files.push(...findTests(join(REPO_ROOT, "test", "e2e")));
+}
+const needsEnv = files.some((f) => f.includes("e2e"));
+
+let envDir: string | undefined;
+let tearingDown = false;
+async function teardown(): Promise<void> {
+  if (!envDir || tearingDown || values["keep-env"]) return;
+  tearingDown = true;
+  const stopped = await down(envDir);
+  console.error(`[tests] environment stopped (${stopped.length} processes) and removed`);
+}
+for (const sig of ["SIGINT", "SIGTERM"] as const) {
+  process.on(sig, () => {
+    void teardown().finally(() => process.exit(130));
+  });
+}
+
+let exitCode = 1;
+try {
+  const env: NodeJS.ProcessEnv = { ...process.env };
+  if (needsEnv) {
+    envDir = mkdtempSync(join(cacheDir(), "test-env-"));
+    const t0 = Date.now();
+    await up({ dir: envDir, log: (l) => console.error(`[tests] ${l}`) });
+    console.error(`[tests] shared environment up in ${((Date.now() - t0) / 1000).toFixed(1)}s at ${envDir}`);
+    env.VSO_TEST_ENV_DIR = envDir;
+  }
+  exitCode = await new Promise<number>((resolve) => {
+    const child = spawn(
+      process.execPath,
+      [
+        "--disable-warning=ExperimentalWarning",
+        "--test",
+        "--test-reporter=spec",
+        `--test-concurrency=${values.concurrency}`,
+        ...files,
+      ],
+      { cwd: REPO_ROOT, env, stdio: "inherit" },
+    );
+    child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
+  });
+} catch (err) {
+  console.error(`[tests] ${err instanceof Error ? err.message : String(err)}`);
+  exitCode = 1;
+} finally {
+  await teardown();
+}
+process.exit(exitCode);

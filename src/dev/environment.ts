@@ -1,0 +1,229 @@
+// The local environment (`vso dev up|down|env`): etcd, kube-apiserver,
+// kube-controller-manager, OpenBao and PostgreSQL on free loopback ports, set up
+// as in the seed walkthrough. The same code serves the playground, the test
+// suite and users trying vso-ts without a cluster.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { KubeClient } from "../kube/client.ts";
+import { freePort } from "../util/net.ts";
+import { VaultHttp } from "../vault/http.ts";
+import { cacheDir, requireTools, toolPaths } from "./paths.ts";
+import { generateControlPlanePki } from "./pki.ts";
+import { configureKubernetes, configureVault, type PlaygroundOptions } from "./playground-config.ts";
+import { stopAll, trackedProcesses } from "./processes.ts";
+import { startEtcd } from "./servers/etcd.ts";
+import {
+  adminAgent,
+  startKubeApiserver,
+  startKubeControllerManager,
+  writeKubeFiles,
+} from "./servers/kube.ts";
+import { startOpenBao } from "./servers/openbao.ts";
+import { psqlAsSuperuser, startPostgres } from "./servers/postgres.ts";
+
+export const STOP_ORDER = ["etcd", "kube-apiserver", "kube-controller-manager", "openbao", "postgres"];
+
+export interface DevState {
+  version: 1;
+  dir: string;
+  createdAt: string;
+  kubeconfig: string;
+  kube: { server: string; caFile: string };
+  vault: { address: string; token: string };
+  postgres: {
+    host: string;
+    port: number;
+    database: string;
+    user: string;
+    password: string;
+    superuserPassword: string;
+    socketDir: string;
+    baseDir: string;
+    binDir: string;
+  };
+  etcd: { url: string };
+  options: PlaygroundOptions;
+}
+
+export function defaultStateDir(): string {
+  return process.env.VSO_DEV_DIR || join(cacheDir(), "dev");
+}
+
+export function stateFile(dir: string): string {
+  return join(dir, "state.json");
+}
+
+export function readState(dir: string): DevState {
+  const f = stateFile(dir);
+  if (!existsSync(f)) {
+    throw new Error(
+      `no local environment in ${dir}; start one with: vso dev up${dir === defaultStateDir() ? "" : ` --dir ${dir}`}`,
+    );
+  }
+  return JSON.parse(readFileSync(f, "utf8")) as DevState;
+}
+
+export interface UpOptions extends Partial<PlaygroundOptions> {
+  dir?: string;
+  log?: (line: string) => void;
+}
+
+/** Stops whatever a previous environment in this directory left running, and removes its state. */
+export async function down(dirArg?: string): Promise<string[]> {
+  const dir = resolve(dirArg ?? defaultStateDir());
+  let pgBase: string | undefined;
+  try {
+    pgBase = readState(dir).postgres.baseDir;
+  } catch {
+    const partial = join(dir, "postgres-dir");
+    if (existsSync(partial)) pgBase = readFileSync(partial, "utf8").trim();
+  }
+  const stopped = await stopAll(dir, STOP_ORDER);
+  if (pgBase?.includes("vso-ts-pg-")) rmSync(pgBase, { recursive: true, force: true });
+  rmSync(dir, { recursive: true, force: true });
+  return stopped;
+}
+
+export async function up(opts: UpOptions = {}): Promise<DevState> {
+  const log = opts.log ?? (() => {});
+  const dir = resolve(opts.dir ?? defaultStateDir());
+  const tools = requireTools([
+    "etcd",
+    "kubeApiserver",
+    "kubeControllerManager",
+    "kubectl",
+    "bao",
+    "postgresBin",
+  ]);
+  if (trackedProcesses(dir).length > 0 || existsSync(stateFile(dir))) {
+    const stale = await down(dir);
+    if (stale.length > 0) log(`stopped processes left by an earlier run: ${stale.join(", ")}`);
+  }
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const options: PlaygroundOptions = {
+    dbDefaultTtl: opts.dbDefaultTtl ?? "1h",
+    dbMaxTtl: opts.dbMaxTtl ?? "24h",
+  };
+  const t0 = Date.now();
+  const elapsed = () => `${((Date.now() - t0) / 1000).toFixed(1)}s`;
+  try {
+    const pki = await generateControlPlanePki();
+    const apiPort = await freePort();
+    const server = `https://127.0.0.1:${apiPort}`;
+    const files = writeKubeFiles(dir, pki, server);
+    const agent = adminAgent(pki);
+    const rootToken = `root-${randomBytes(12).toString("hex")}`;
+    const pgSuperPassword = randomBytes(12).toString("hex");
+
+    // etcd, OpenBao and PostgreSQL do not depend on each other: start them together.
+    log("starting etcd, OpenBao and PostgreSQL");
+    const [etcd, bao, pg] = await Promise.all([
+      startEtcd(dir, tools.etcd),
+      startOpenBao(dir, tools.bao, rootToken),
+      startPostgres(tools.postgresBin, dir, pgSuperPassword).then((p) => {
+        writeFileSync(join(dir, "postgres-dir"), p.baseDir);
+        return p;
+      }),
+    ]);
+    log(`etcd, OpenBao and PostgreSQL healthy (${elapsed()}); starting kube-apiserver`);
+    await startKubeApiserver(dir, tools.kubeApiserver, etcd.url, apiPort, files, agent);
+    log(`kube-apiserver ready (${elapsed()}); starting kube-controller-manager`);
+    await startKubeControllerManager(dir, tools.kubeControllerManager, files);
+    await agent.close();
+    log(`kube-controller-manager healthy (${elapsed()}); configuring`);
+
+    // The seed's init.sql: the superuser Vault's database engine connects as, and the app database.
+    psqlAsSuperuser(tools.postgresBin, pg, "CREATE USER vaultadmin WITH PASSWORD 'vaultpassword' SUPERUSER");
+    psqlAsSuperuser(tools.postgresBin, pg, "CREATE DATABASE mydb");
+
+    const kube = await KubeClient.load(files.kubeconfig);
+    const { reviewerJwt } = await configureKubernetes(kube);
+    await kube.close();
+    const vault = new VaultHttp({ address: bao.address });
+    await configureVault(
+      vault,
+      rootToken,
+      { server, caPem: pki.ca.cert, reviewerJwt },
+      { host: pg.host, port: pg.port },
+      options,
+    );
+    const state: DevState = {
+      version: 1,
+      dir,
+      createdAt: new Date().toISOString(),
+      kubeconfig: files.kubeconfig,
+      kube: { server, caFile: files.caCert },
+      vault: { address: bao.address, token: rootToken },
+      postgres: {
+        host: pg.host,
+        port: pg.port,
+        database: "mydb",
+        user: "vaultadmin",
+        password: "vaultpassword",
+        superuserPassword: pgSuperPassword,
+        socketDir: pg.socketDir,
+        baseDir: pg.baseDir,
+        binDir: tools.postgresBin,
+      },
+      etcd: { url: etcd.url },
+      options,
+    };
+    writeFileSync(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
+    log(`ready in ${elapsed()}`);
+    return state;
+  } catch (err) {
+    await down(dir).catch(() => {});
+    throw err;
+  }
+}
+
+/** Shell `export` lines for the environment. */
+export function envExports(state: DevState): string {
+  const tools = toolPaths();
+  const pathDirs = [
+    join(tools.kubectl, ".."),
+    join(tools.bao, ".."),
+    join(tools.helm, ".."),
+    state.postgres.binDir,
+  ].map((p) => resolve(p));
+  const vars: [string, string][] = [
+    ["KUBECONFIG", state.kubeconfig],
+    ["VAULT_ADDR", state.vault.address],
+    ["VAULT_TOKEN", state.vault.token],
+    ["BAO_ADDR", state.vault.address],
+    ["BAO_TOKEN", state.vault.token],
+    ["PGHOST", state.postgres.host],
+    ["PGPORT", String(state.postgres.port)],
+    ["PGUSER", state.postgres.user],
+    ["PGPASSWORD", state.postgres.password],
+    ["PGDATABASE", state.postgres.database],
+  ];
+  const quote = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
+  const lines = vars.map(([k, v]) => `export ${k}=${quote(v)}`);
+  lines.push(`export PATH=${quote(pathDirs.join(":"))}:"$PATH"`);
+  return lines.join("\n");
+}
+
+export function summary(state: DevState): string {
+  const flag = state.dir === resolve(defaultStateDir()) ? "" : ` --dir ${state.dir}`;
+  return [
+    "vso-ts local environment is up",
+    "",
+    `  Kubernetes API   ${state.kube.server}   (kubeconfig: ${state.kubeconfig})`,
+    `  OpenBao (Vault)  ${state.vault.address}   (root token in \`vso dev env\`)`,
+    `  PostgreSQL       ${state.postgres.host}:${state.postgres.port}   database ${state.postgres.database}, superuser ${state.postgres.user}`,
+    "",
+    "  Configured as in the walkthrough: KV v2 secret/myapp/{database,api-keys}, auth/kubernetes role",
+    "  myapp-role (service account myapp-sa in default), policies myapp-policy and myapp-db-policy,",
+    "  database/ with my-postgres and myapp-db-role, pki/ and transit/.",
+    "",
+    "  Use it from a shell:",
+    `    eval "$(bin/vso dev env${flag})"`,
+    "    kubectl get namespaces",
+    "    bao kv get secret/myapp/database",
+    "    bao read database/creds/myapp-db-role",
+    "",
+    `  Stop it and remove all state:  bin/vso dev down${flag}`,
+  ].join("\n");
+}

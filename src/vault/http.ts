@@ -1,0 +1,100 @@
+// A thin HTTP layer over the Vault/OpenBao API: JSON in and out, the token and
+// namespace headers, timeouts, and errors that carry Vault's own messages but
+// never a token or a response body with secret data.
+import { type Dispatcher, request } from "undici";
+
+export interface VaultRequestOptions {
+  body?: unknown;
+  token?: string;
+  namespace?: string;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+  /** Status codes (besides 2xx) that are returned instead of thrown. */
+  accept?: number[];
+}
+
+export interface VaultResponse<T = Record<string, unknown>> {
+  status: number;
+  json: T | undefined;
+}
+
+export class VaultApiError extends Error {
+  readonly status: number;
+  readonly path: string;
+  readonly vaultErrors: string[];
+  constructor(method: string, path: string, status: number, vaultErrors: string[]) {
+    const detail = vaultErrors.length > 0 ? `: ${vaultErrors.join("; ")}` : "";
+    super(`Vault ${method} /v1/${path} returned ${status}${detail}`);
+    this.name = "VaultApiError";
+    this.status = status;
+    this.path = path;
+    this.vaultErrors = vaultErrors;
+  }
+}
+
+export interface VaultHttpConfig {
+  address: string;
+  dispatcher?: Dispatcher;
+  headers?: Record<string, string>;
+  timeoutMs?: number;
+}
+
+export class VaultHttp {
+  readonly address: string;
+  private readonly dispatcher?: Dispatcher;
+  private readonly headers: Record<string, string>;
+  private readonly timeoutMs: number;
+
+  constructor(config: VaultHttpConfig) {
+    this.address = config.address.replace(/\/+$/, "");
+    this.dispatcher = config.dispatcher;
+    this.headers = config.headers ?? {};
+    this.timeoutMs = config.timeoutMs ?? 30_000;
+  }
+
+  async call<T = Record<string, unknown>>(
+    method: "GET" | "PUT" | "POST" | "DELETE" | "LIST" | "PATCH",
+    path: string,
+    opts: VaultRequestOptions = {},
+  ): Promise<VaultResponse<T>> {
+    const headers: Record<string, string> = { ...this.headers, ...opts.headers };
+    if (opts.token) headers["x-vault-token"] = opts.token;
+    if (opts.namespace) headers["x-vault-namespace"] = opts.namespace;
+    const httpMethod = method === "LIST" ? "GET" : method;
+    let url = `${this.address}/v1/${path.replace(/^\/+/, "")}`;
+    if (method === "LIST") url += (url.includes("?") ? "&" : "?") + "list=true";
+    let body: string | undefined;
+    if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers["content-type"] = method === "PATCH" ? "application/merge-patch+json" : "application/json";
+    }
+    const timeout = opts.timeoutMs ?? this.timeoutMs;
+    const res = await request(url, {
+      method: httpMethod,
+      headers,
+      body,
+      dispatcher: this.dispatcher,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      signal: AbortSignal.timeout(timeout),
+    });
+    const text = await res.body.text();
+    let json: unknown;
+    if (text.length > 0) {
+      try {
+        json = JSON.parse(text);
+      } catch {
+        json = undefined;
+      }
+    }
+    const ok = res.statusCode >= 200 && res.statusCode < 300;
+    if (!ok && !(opts.accept ?? []).includes(res.statusCode)) {
+      const errors =
+        json && typeof json === "object" && Array.isArray((json as { errors?: unknown }).errors)
+          ? ((json as { errors: unknown[] }).errors.map(String) as string[])
+          : [];
+      throw new VaultApiError(method, path, res.statusCode, errors);
+    }
+    return { status: res.statusCode, json: json as T | undefined };
+  }
+}
