@@ -1,6 +1,7 @@
 // The vso command line: `vso dev up|down|env` (local environment), `vso demo`
 // (the playground) and, as they land, `vso run` (the operator) and `vso render`.
 import { devCommand } from "./dev.ts";
+import { runCommand } from "./run.ts";
 
 const USAGE = `usage: vso <command> [options]
 
@@ -10,6 +11,8 @@ commands:
   dev env [--dir DIR]  print shell export lines for the local environment
   dev down [--dir DIR] stop the local environment and remove its state
   demo [--dir DIR]     bring the playground up and show how to use it
+  run [flags]          run the operator (VSO's manager flags, plus --kubeconfig, --operator-namespace,
+                       --watch-namespaces)
   help                 this text`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -17,6 +20,8 @@ export async function main(argv: string[]): Promise<number> {
   switch (cmd) {
     case "dev":
       return await devCommand(rest);
+    case "run":
+      return await runCommand(rest);
     case "demo":
       return await devCommand(["demo", ...rest]);
     case undefined:

@@ -6,6 +6,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KubeClient } from "../kube/client.ts";
+import { applyCRDs } from "../operator/crds.ts";
 import { freePort } from "../util/net.ts";
 import { VaultHttp } from "../vault/http.ts";
 import { cacheDir, requireTools, toolPaths } from "./paths.ts";
@@ -139,6 +140,8 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
 
     const kube = await KubeClient.load(files.kubeconfig);
     const { reviewerJwt } = await configureKubernetes(kube);
+    const crds = await applyCRDs(kube);
+    log(`installed ${crds.length} CRDs of secrets.hashicorp.com`);
     await kube.close();
     const vault = new VaultHttp({ address: bao.address });
     await configureVault(

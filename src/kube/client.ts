@@ -16,13 +16,14 @@ export interface ObjectMeta {
   uid?: string;
   resourceVersion?: string;
   generation?: number;
-  creationTimestamp?: string;
-  deletionTimestamp?: string;
+  // Strings on the wire; Date in @kubernetes/client-node's model types, which our generated CRD types reuse.
+  creationTimestamp?: string | Date;
+  deletionTimestamp?: string | Date;
   labels?: Record<string, string>;
   annotations?: Record<string, string>;
   finalizers?: string[];
   ownerReferences?: OwnerReference[];
-  [k: string]: unknown;
+  managedFields?: unknown[];
 }
 
 export interface OwnerReference {
@@ -38,7 +39,6 @@ export interface KubeObject {
   apiVersion?: string;
   kind?: string;
   metadata: ObjectMeta;
-  [k: string]: unknown;
 }
 
 export interface KubeList<T extends KubeObject = KubeObject> {

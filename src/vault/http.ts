@@ -2,6 +2,7 @@
 // namespace headers, timeouts, and errors that carry Vault's own messages but
 // never a token or a response body with secret data.
 import { type Dispatcher, request } from "undici";
+import { parseJsonKeepingNumbers } from "../util/gojson.ts";
 
 export interface VaultRequestOptions {
   body?: unknown;
@@ -9,6 +10,8 @@ export interface VaultRequestOptions {
   namespace?: string;
   headers?: Record<string, string>;
   timeoutMs?: number;
+  /** Keep JSON numbers as their source text (Go's json.Number), as VSO's Vault client does. */
+  keepNumbers?: boolean;
   /** Status codes (besides 2xx) that are returned instead of thrown. */
   accept?: number[];
 }
@@ -82,7 +85,7 @@ export class VaultHttp {
     let json: unknown;
     if (text.length > 0) {
       try {
-        json = JSON.parse(text);
+        json = opts.keepNumbers ? parseJsonKeepingNumbers(text) : JSON.parse(text);
       } catch {
         json = undefined;
       }

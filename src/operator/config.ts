@@ -1,0 +1,191 @@
+// Operator configuration: VSO's manager flags (section 2.13 of the compatibility
+// spec) with their VSO_* environment overrides, plus a few additive flags.
+// Go's flag package accepts `-flag` as well as `--flag`; node's parseArgs does
+// not, so single-dash long flags are rewritten first.
+import { readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { parseDuration } from "../util/duration.ts";
+
+export interface BackoffOptions {
+  initialIntervalMs: number;
+  maxIntervalMs: number;
+  maxElapsedMs: number;
+  randomizationFactor: number;
+  multiplier: number;
+}
+
+export interface OperatorConfig {
+  kubeconfig?: string;
+  operatorNamespace: string;
+  podUID: string;
+  metricsBindAddress: string;
+  healthProbeBindAddress: string;
+  leaderElect: boolean;
+  clientCacheSize: number;
+  clientCachePersistenceModel: string;
+  maxConcurrentReconciles: number;
+  globalTransformationOptions: string[];
+  globalVaultAuthOptions: string[];
+  backoff: BackoffOptions;
+  kubeClientQps: number;
+  kubeClientBurst: number;
+  logLevel: string;
+  watchNamespaces: string[];
+  uninstall: boolean;
+  version: boolean;
+}
+
+const FLAG_SPEC = {
+  kubeconfig: { type: "string" },
+  "operator-namespace": { type: "string" },
+  "metrics-bind-address": { type: "string" },
+  "health-probe-bind-address": { type: "string" },
+  "leader-elect": { type: "string" },
+  "client-cache-size": { type: "string" },
+  "client-cache-num-locks": { type: "string" },
+  "client-cache-persistence-model": { type: "string" },
+  "max-concurrent-reconciles": { type: "string" },
+  "max-concurrent-reconciles-vds": { type: "string" },
+  "global-transformation-options": { type: "string" },
+  "global-vault-auth-options": { type: "string" },
+  "backoff-initial-interval": { type: "string" },
+  "backoff-max-interval": { type: "string" },
+  "backoff-max-elapsed-time": { type: "string" },
+  "backoff-randomization-factor": { type: "string" },
+  "backoff-multiplier": { type: "string" },
+  "kube-client-qps": { type: "string" },
+  "kube-client-burst": { type: "string" },
+  "zap-log-level": { type: "string" },
+  "zap-time-encoding": { type: "string" },
+  "zap-stacktrace-level": { type: "string" },
+  "zap-devel": { type: "string" },
+  "min-refresh-after-hvsa": { type: "string" },
+  "pre-delete-hook-timeout-seconds": { type: "string" },
+  "watch-namespaces": { type: "string" },
+  uninstall: { type: "string" },
+  version: { type: "boolean" },
+  output: { type: "string" },
+} as const;
+
+const ENV_OVERRIDES: Record<string, keyof typeof FLAG_SPEC> = {
+  VSO_CLIENT_CACHE_SIZE: "client-cache-size",
+  VSO_CLIENT_CACHE_NUM_LOCKS: "client-cache-num-locks",
+  VSO_CLIENT_CACHE_PERSISTENCE_MODEL: "client-cache-persistence-model",
+  VSO_MAX_CONCURRENT_RECONCILES: "max-concurrent-reconciles",
+  VSO_GLOBAL_TRANSFORMATION_OPTIONS: "global-transformation-options",
+  VSO_GLOBAL_VAULT_AUTH_OPTIONS: "global-vault-auth-options",
+  VSO_BACKOFF_INITIAL_INTERVAL: "backoff-initial-interval",
+  VSO_BACKOFF_MAX_INTERVAL: "backoff-max-interval",
+  VSO_BACKOFF_MAX_ELAPSED_TIME: "backoff-max-elapsed-time",
+  VSO_BACKOFF_RANDOMIZATION_FACTOR: "backoff-randomization-factor",
+  VSO_BACKOFF_MULTIPLIER: "backoff-multiplier",
+  VSO_KUBE_CLIENT_QPS: "kube-client-qps",
+  VSO_KUBE_CLIENT_BURST: "kube-client-burst",
+  VSO_OUTPUT_FORMAT: "output",
+};
+
+/** Rewrites Go-style `-flag[=v]` into `--flag[=v]`; boolean flags given as `--flag` become `--flag=true`. */
+function normalizeArgs(argv: string[]): string[] {
+  return argv.map((a) => {
+    let arg = a;
+    if (/^-[a-z][a-z0-9-]+/.test(arg)) arg = `-${arg}`;
+    const name = arg.startsWith("--") ? arg.slice(2).split("=")[0] : "";
+    const boolish = ["leader-elect", "uninstall", "zap-devel"];
+    if (boolish.includes(name) && !arg.includes("=")) arg = `${arg}=true`;
+    return arg;
+  });
+}
+
+function parseBool(v: string | undefined, dflt: boolean, flag: string): boolean {
+  if (v === undefined || v === "") return dflt;
+  if (/^(1|t|true|yes)$/i.test(v)) return true;
+  if (/^(0|f|false|no)$/i.test(v)) return false;
+  throw new Error(`invalid value "${v}" for --${flag}: want true or false`);
+}
+
+function parseNum(v: string | undefined, dflt: number, flag: string): number {
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isFinite(n)) throw new Error(`invalid value "${v}" for --${flag}: want a number`);
+  return n;
+}
+
+function parseDur(v: string | undefined, dflt: number, flag: string): number {
+  if (v === undefined || v === "") return dflt;
+  try {
+    return parseDuration(v);
+  } catch {
+    throw new Error(`invalid value "${v}" for --${flag}: want a duration such as 5s`);
+  }
+}
+
+function operatorNamespaceDefault(env: NodeJS.ProcessEnv): string {
+  try {
+    return readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim();
+  } catch {
+    return env.OPERATOR_NAMESPACE || "default";
+  }
+}
+
+function podUIDDefault(env: NodeJS.ProcessEnv): string {
+  if (env.OPERATOR_POD_UID) return env.OPERATOR_POD_UID;
+  try {
+    return readFileSync("/var/run/podinfo/uid", "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  const { values } = parseArgs({ args: normalizeArgs(argv), options: FLAG_SPEC, allowPositionals: false });
+  const v: Record<string, string | boolean | undefined> = { ...values };
+  for (const [envName, flag] of Object.entries(ENV_OVERRIDES)) {
+    if (env[envName] !== undefined && env[envName] !== "") v[flag] = env[envName];
+  }
+  const s = (k: keyof typeof FLAG_SPEC) => v[k] as string | undefined;
+  const list = (k: keyof typeof FLAG_SPEC) =>
+    (s(k) ?? "")
+      .split(",")
+      .map((x) => x.trim())
+      .filter(Boolean);
+  const gto = list("global-transformation-options");
+  for (const o of gto) {
+    if (o !== "exclude-raw")
+      throw new Error(`unsupported --global-transformation-options value "${o}" (known: exclude-raw)`);
+  }
+  const persistence = s("client-cache-persistence-model") ?? "none";
+  if (!["none", "direct-unencrypted", "direct-encrypted"].includes(persistence)) {
+    throw new Error(
+      `invalid --client-cache-persistence-model "${persistence}" (none, direct-unencrypted, direct-encrypted)`,
+    );
+  }
+  return {
+    kubeconfig: s("kubeconfig"),
+    operatorNamespace: s("operator-namespace") ?? operatorNamespaceDefault(env),
+    podUID: podUIDDefault(env),
+    metricsBindAddress: s("metrics-bind-address") ?? ":8080",
+    healthProbeBindAddress: s("health-probe-bind-address") ?? ":8081",
+    leaderElect: parseBool(s("leader-elect"), true, "leader-elect"),
+    clientCacheSize: parseNum(s("client-cache-size"), 10_000, "client-cache-size"),
+    clientCachePersistenceModel: persistence,
+    maxConcurrentReconciles: parseNum(s("max-concurrent-reconciles"), 100, "max-concurrent-reconciles"),
+    globalTransformationOptions: gto,
+    globalVaultAuthOptions:
+      s("global-vault-auth-options") === undefined
+        ? ["allow-default-globals"]
+        : list("global-vault-auth-options"),
+    backoff: {
+      initialIntervalMs: parseDur(s("backoff-initial-interval"), 5000, "backoff-initial-interval"),
+      maxIntervalMs: parseDur(s("backoff-max-interval"), 60_000, "backoff-max-interval"),
+      maxElapsedMs: parseDur(s("backoff-max-elapsed-time"), 0, "backoff-max-elapsed-time"),
+      randomizationFactor: parseNum(s("backoff-randomization-factor"), 0.5, "backoff-randomization-factor"),
+      multiplier: parseNum(s("backoff-multiplier"), 1.5, "backoff-multiplier"),
+    },
+    kubeClientQps: parseNum(s("kube-client-qps"), 0, "kube-client-qps"),
+    kubeClientBurst: parseNum(s("kube-client-burst"), 0, "kube-client-burst"),
+    logLevel: s("zap-log-level") ?? "info",
+    watchNamespaces: list("watch-namespaces"),
+    uninstall: parseBool(s("uninstall"), false, "uninstall"),
+    version: Boolean(v.version),
+  };
+}

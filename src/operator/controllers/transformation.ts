@@ -1,0 +1,136 @@
+// Gathers a resource's transformation: inline includes/excludes and templates,
+// plus those of referenced SecretTransformations (with templateRefs,
+// keyOverride, ignoreIncludes, ignoreExcludes), and renders the templates.
+// Ordering follows VSO: inline templates first and they win; then referenced
+// ones; duplicate template names are an error.
+import type { SecretTransformation, Transformation } from "../../api/index.ts";
+import type { KubeObject } from "../../kube/client.ts";
+import type { OperatorContext } from "../context.ts";
+import { RefError } from "../refs.ts";
+import { type FilterSpec, SecretDataError } from "../secret-data.ts";
+import { UnsupportedFeatureError } from "./common.ts";
+
+export interface TemplateSpec {
+  /** The Secret data key the output is written to. */
+  key: string;
+  /** The template's name (used by `template` actions and in errors). */
+  name: string;
+  text: string;
+}
+
+export interface TemplateInput {
+  templates: TemplateSpec[];
+  /** Shared `define` blocks (SecretTransformation sourceTemplates). */
+  sourceTemplates: { name: string; text: string }[];
+  data: {
+    Secrets: Record<string, unknown>;
+    Metadata: Record<string, unknown>;
+    Annotations: Record<string, string>;
+    Labels: Record<string, string>;
+  };
+}
+
+/** Renders templates; returns key -> output. Errors must not contain secret values. */
+export type TemplateRenderer = (input: TemplateInput) => Record<string, string>;
+
+let renderer: TemplateRenderer | undefined;
+
+/** Installs the template engine (done once at start-up). */
+export function setTemplateRenderer(r: TemplateRenderer): void {
+  renderer = r;
+}
+
+export interface RenderedTransformation {
+  filter: FilterSpec;
+  values?: Record<string, string>;
+}
+
+export function collectTransformation(
+  ctx: Pick<OperatorContext, "informers">,
+  obj: KubeObject,
+  tr: Transformation | undefined,
+): { filter: FilterSpec; templates: TemplateSpec[]; sourceTemplates: { name: string; text: string }[] } {
+  const ns = obj.metadata.namespace ?? "";
+  const filter: FilterSpec = { includes: [...(tr?.includes ?? [])], excludes: [...(tr?.excludes ?? [])] };
+  const templates: TemplateSpec[] = [];
+  const sourceTemplates: { name: string; text: string }[] = [];
+  const names = new Set<string>();
+  const keys = new Set<string>();
+  const add = (t: TemplateSpec, field: string) => {
+    if (keys.has(t.key)) return; // first one wins (inline before referenced)
+    if (names.has(t.name)) throw new SecretDataError(field, `duplicate template name "${t.name}"`);
+    names.add(t.name);
+    keys.add(t.key);
+    templates.push(t);
+  };
+  for (const key of Object.keys(tr?.templates ?? {}).sort()) {
+    const t = tr!.templates![key];
+    add(
+      { key, name: t.name || `${ns}/${obj.metadata.name}/${key}`, text: t.text },
+      `spec.destination.transformation.templates.${key}`,
+    );
+  }
+  const informer = ctx.informers.secretTransformations as unknown as
+    | { get(ns: string, name: string): SecretTransformation | undefined }
+    | undefined;
+  (tr?.transformationRefs ?? []).forEach((ref, i) => {
+    const field = `spec.destination.transformation.transformationRefs[${i}]`;
+    const refNs = ref.namespace || ns;
+    const st = informer?.get(refNs, ref.name);
+    if (!st) throw new RefError(field, `SecretTransformation ${refNs}/${ref.name} not found`);
+    if (st.status?.valid !== true) {
+      throw new RefError(
+        field,
+        `SecretTransformation ${refNs}/${ref.name} is not valid${st.status?.error ? `: ${st.status.error}` : ""}`,
+      );
+    }
+    const stTemplates = st.spec?.templates ?? {};
+    const selected =
+      (ref.templateRefs ?? []).length > 0
+        ? ref.templateRefs!
+        : Object.keys(stTemplates)
+            .sort()
+            .map((name) => ({ name }));
+    for (const tref of selected) {
+      const t = stTemplates[tref.name];
+      if (!t)
+        throw new RefError(field, `SecretTransformation ${refNs}/${ref.name} has no template "${tref.name}"`);
+      const key = (tref as { keyOverride?: string }).keyOverride || tref.name;
+      add({ key, name: t.name || `${refNs}/${ref.name}/${tref.name}`, text: t.text }, field);
+    }
+    for (const s of st.spec?.sourceTemplates ?? []) {
+      sourceTemplates.push({ name: s.name || `${refNs}/${ref.name}/source`, text: s.text });
+    }
+    if (!ref.ignoreIncludes) filter.includes.push(...(st.spec?.includes ?? []));
+    if (!ref.ignoreExcludes) filter.excludes.push(...(st.spec?.excludes ?? []));
+  });
+  return { filter, templates, sourceTemplates };
+}
+
+export async function renderTransformation(
+  ctx: Pick<OperatorContext, "informers">,
+  obj: KubeObject,
+  tr: Transformation | undefined,
+  secrets: Record<string, unknown>,
+  metadata: Record<string, unknown>,
+): Promise<RenderedTransformation> {
+  const { filter, templates, sourceTemplates } = collectTransformation(ctx, obj, tr);
+  if (templates.length === 0) return { filter };
+  if (!renderer) {
+    throw new UnsupportedFeatureError(
+      "spec.destination.transformation.templates",
+      "templates are not supported by this build of vso-ts yet; the Secret was left unchanged",
+    );
+  }
+  const values = renderer({
+    templates,
+    sourceTemplates,
+    data: {
+      Secrets: secrets,
+      Metadata: metadata,
+      Annotations: { ...(obj.metadata.annotations ?? {}) },
+      Labels: { ...(obj.metadata.labels ?? {}) },
+    },
+  });
+  return { filter, values };
+}

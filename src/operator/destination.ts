@@ -1,0 +1,166 @@
+// Writing the destination Secret: ownership (owner labels plus one
+// ownerReference, as VSO sets them), create/overwrite rules, type changes
+// (delete and recreate, since type is immutable), `create: false` (replace the
+// data of an existing Secret and nothing else) and pruning of Secrets left
+// behind when destination.name changes.
+import type { Destination } from "../api/index.ts";
+import { OwnerLabel, OwnerLabelValue, ownerLabels } from "../api/index.ts";
+import { CORE, isNotFound, type KubeClient, type KubeObject, type OwnerReference } from "../kube/client.ts";
+import { toSecretData } from "./secret-data.ts";
+
+export class DestinationError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = "DestinationError";
+    this.field = field;
+  }
+}
+
+export interface SecretObject extends KubeObject {
+  type?: string;
+  data?: Record<string, string>;
+  immutable?: boolean;
+}
+
+export interface Owner {
+  apiVersion: string;
+  kind: string;
+  name: string;
+  namespace: string;
+  uid: string;
+}
+
+export function ownerReference(owner: Owner): OwnerReference {
+  return { apiVersion: owner.apiVersion, kind: owner.kind, name: owner.name, uid: owner.uid };
+}
+
+function sameOwnerRefs(refs: OwnerReference[] | undefined, want: OwnerReference): boolean {
+  return (
+    refs?.length === 1 &&
+    refs[0].uid === want.uid &&
+    refs[0].kind === want.kind &&
+    refs[0].name === want.name &&
+    refs[0].apiVersion === want.apiVersion
+  );
+}
+
+export function hasOwnerLabels(s: KubeObject, uid?: string): boolean {
+  const l = s.metadata.labels ?? {};
+  return (
+    l[OwnerLabel.ManagedBy] === OwnerLabelValue.ManagedBy &&
+    l[OwnerLabel.OwnerRefUID] !== undefined &&
+    (uid === undefined || l[OwnerLabel.OwnerRefUID] === uid)
+  );
+}
+
+export function isOwnedBy(s: KubeObject, owner: Owner): boolean {
+  return hasOwnerLabels(s, owner.uid) && sameOwnerRefs(s.metadata.ownerReferences, ownerReference(owner));
+}
+
+export interface WriteResult {
+  secret: SecretObject;
+  action: "created" | "updated" | "recreated";
+}
+
+function desiredObject(
+  owner: Owner,
+  dest: Destination,
+  data: Record<string, Buffer>,
+  base?: SecretObject,
+): SecretObject {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: {
+      ...(base?.metadata ?? {}),
+      name: dest.name,
+      namespace: owner.namespace,
+      labels: { ...(dest.labels ?? {}), ...ownerLabels(owner.uid) },
+      annotations: dest.annotations ? { ...dest.annotations } : undefined,
+      ownerReferences: [ownerReference(owner)],
+    },
+    type: dest.type || "Opaque",
+    data: toSecretData(data),
+  };
+}
+
+/**
+ * Writes `data` to the destination. `existing` is the live Secret (or null).
+ * Throws DestinationError for ownership and configuration problems.
+ */
+export async function writeDestination(
+  kube: KubeClient,
+  owner: Owner,
+  dest: Destination,
+  data: Record<string, Buffer>,
+  existing: SecretObject | null,
+): Promise<WriteResult> {
+  const ns = owner.namespace;
+  if (!dest.create) {
+    if (!existing) {
+      throw new DestinationError(
+        "spec.destination.create",
+        `destination Secret ${ns}/${dest.name} does not exist and spec.destination.create is false`,
+      );
+    }
+    // Replace .data only; labels, annotations, type and owners stay as the Secret's owner set them.
+    const secret = await kube.patch<SecretObject>(
+      CORE.secrets,
+      ns,
+      dest.name,
+      [
+        { op: "test", path: "/metadata/resourceVersion", value: existing.metadata.resourceVersion },
+        { op: "add", path: "/data", value: toSecretData(data) },
+      ],
+      "json",
+    );
+    return { secret, action: "updated" };
+  }
+  if (!existing) {
+    const secret = await kube.create<SecretObject>(CORE.secrets, ns, desiredObject(owner, dest, data));
+    return { secret, action: "created" };
+  }
+  if (!isOwnedBy(existing, owner)) {
+    const foreignOwner = hasOwnerLabels(existing);
+    if (!dest.overwrite || foreignOwner) {
+      throw new DestinationError(
+        "spec.destination.overwrite",
+        foreignOwner
+          ? `destination Secret ${ns}/${dest.name} is owned by another resource (uid ${existing.metadata.labels?.[OwnerLabel.OwnerRefUID]})`
+          : `destination Secret ${ns}/${dest.name} exists and is not owned by this resource; set spec.destination.overwrite: true to take it over`,
+      );
+    }
+  }
+  if ((existing.type || "Opaque") !== (dest.type || "Opaque") || existing.immutable) {
+    await kube.delete(CORE.secrets, ns, dest.name, { uid: existing.metadata.uid });
+    const secret = await kube.create<SecretObject>(CORE.secrets, ns, desiredObject(owner, dest, data));
+    return { secret, action: "recreated" };
+  }
+  const desired = desiredObject(owner, dest, data, existing);
+  desired.metadata.resourceVersion = existing.metadata.resourceVersion;
+  const secret = await kube.replace<SecretObject>(CORE.secrets, ns, dest.name, desired);
+  return { secret, action: "updated" };
+}
+
+/** Deletes other Secrets in the namespace that this owner created (after a rename of destination.name). */
+export async function pruneOrphans(
+  kube: KubeClient,
+  owner: Owner,
+  keepName: string,
+  candidates: KubeObject[],
+): Promise<string[]> {
+  const pruned: string[] = [];
+  for (const s of candidates) {
+    if (s.metadata.name === keepName || s.metadata.namespace !== owner.namespace) continue;
+    if (!hasOwnerLabels(s, owner.uid)) continue;
+    if (!(s.metadata.ownerReferences ?? []).some((r) => r.uid === owner.uid)) continue;
+    try {
+      await kube.delete(CORE.secrets, owner.namespace, s.metadata.name ?? "", { uid: s.metadata.uid });
+      pruned.push(s.metadata.name ?? "");
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+  }
+  return pruned;
+}

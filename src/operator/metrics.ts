@@ -1,0 +1,154 @@
+// Prometheus metrics: VSO's names where it has them (section 2.12 of the
+// compatibility spec), controller-runtime's reconcile and workqueue families,
+// and a few additions VSO's users asked for (per-resource sync status, rollout
+// restarts). Labels never carry secret data.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import type { OperatorConfig } from "./config.ts";
+
+export const VERSION = "0.1.0";
+
+export class OperatorMetrics {
+  readonly registry = new Registry();
+  readonly reconcileTotal: Counter<"controller" | "result">;
+  readonly reconcileTime: Histogram<"controller">;
+  readonly workqueueDepth: Gauge<"name">;
+  readonly resourceStatus: Gauge<"controller" | "name" | "namespace">;
+  readonly cacheHits: Counter;
+  readonly cacheMisses: Counter;
+  readonly cacheEvictions: Gauge;
+  readonly cacheLength: Gauge;
+  readonly clientOps: Counter<"operation" | "vault_connection">;
+  readonly clientOpErrors: Counter<"operation" | "vault_connection">;
+  readonly clientOpTime: Histogram<"operation" | "vault_connection">;
+  readonly rolloutRestarts: Counter<"namespace" | "kind" | "result">;
+  readonly secretWrites: Counter<"controller" | "action">;
+
+  constructor(cfg: OperatorConfig) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+    new Gauge({
+      name: "vso_build_info",
+      help: "Build information of vso-ts.",
+      labelNames: ["git_version", "platform", "runtime"],
+      registers: [r],
+    }).set(
+      {
+        git_version: VERSION,
+        platform: `${process.platform}/${process.arch}`,
+        runtime: `node${process.versions.node}`,
+      },
+      1,
+    );
+    new Gauge({
+      name: "vso_runtime_config",
+      help: "Runtime configuration of the operator.",
+      labelNames: [
+        "clientCacheSize",
+        "clientCachePersistenceModel",
+        "globalTransformationOptions",
+        "maxConcurrentReconciles",
+      ],
+      registers: [r],
+    }).set(
+      {
+        clientCacheSize: String(cfg.clientCacheSize),
+        clientCachePersistenceModel: cfg.clientCachePersistenceModel,
+        globalTransformationOptions: cfg.globalTransformationOptions.join(","),
+        maxConcurrentReconciles: String(cfg.maxConcurrentReconciles),
+      },
+      1,
+    );
+    this.reconcileTotal = new Counter({
+      name: "controller_runtime_reconcile_total",
+      help: "Total number of reconciliations per controller.",
+      labelNames: ["controller", "result"],
+      registers: [r],
+    });
+    this.reconcileTime = new Histogram({
+      name: "controller_runtime_reconcile_time_seconds",
+      help: "Length of time per reconciliation per controller.",
+      labelNames: ["controller"],
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [r],
+    });
+    this.workqueueDepth = new Gauge({
+      name: "workqueue_depth",
+      help: "Current depth of the work queue.",
+      labelNames: ["name"],
+      registers: [r],
+    });
+    this.resourceStatus = new Gauge({
+      name: "controller_resource_status",
+      help: "1 when the resource is healthy, 0 otherwise (all kinds, including VaultStaticSecret).",
+      labelNames: ["controller", "name", "namespace"],
+      registers: [r],
+    });
+    this.cacheHits = new Counter({
+      name: "vso_client_cache_hits",
+      help: "Vault client cache hits.",
+      registers: [r],
+    });
+    this.cacheMisses = new Counter({
+      name: "vso_client_cache_misses",
+      help: "Vault client cache misses.",
+      registers: [r],
+    });
+    this.cacheEvictions = new Gauge({
+      name: "vso_client_cache_evictions",
+      help: "Vault client cache evictions.",
+      registers: [r],
+    });
+    this.cacheLength = new Gauge({
+      name: "vso_client_cache_length",
+      help: "Vault clients in the cache.",
+      registers: [r],
+    });
+    new Gauge({ name: "vso_client_cache_size", help: "Vault client cache capacity.", registers: [r] }).set(
+      cfg.clientCacheSize,
+    );
+    const opLabels = ["operation", "vault_connection"] as const;
+    this.clientOps = new Counter({
+      name: "vso_client_operations_total",
+      help: "Vault client operations.",
+      labelNames: opLabels,
+      registers: [r],
+    });
+    this.clientOpErrors = new Counter({
+      name: "vso_client_operations_errors_total",
+      help: "Failed Vault client operations.",
+      labelNames: opLabels,
+      registers: [r],
+    });
+    this.clientOpTime = new Histogram({
+      name: "vso_client_operations_time_seconds",
+      help: "Duration of Vault client operations.",
+      labelNames: opLabels,
+      registers: [r],
+    });
+    this.rolloutRestarts = new Counter({
+      name: "vso_rollout_restarts_total",
+      help: "Rollout restarts triggered.",
+      labelNames: ["namespace", "kind", "result"],
+      registers: [r],
+    });
+    this.secretWrites = new Counter({
+      name: "vso_destination_secret_writes_total",
+      help: "Writes of destination Secrets (created, updated, recreated).",
+      labelNames: ["controller", "action"],
+      registers: [r],
+    });
+  }
+
+  clientFactoryMetrics() {
+    return {
+      hit: () => this.cacheHits.inc(),
+      miss: () => this.cacheMisses.inc(),
+      evicted: () => this.cacheEvictions.inc(),
+      operation: (op: string, conn: string, ok: boolean, seconds: number) => {
+        this.clientOps.inc({ operation: op, vault_connection: conn });
+        if (!ok) this.clientOpErrors.inc({ operation: op, vault_connection: conn });
+        this.clientOpTime.observe({ operation: op, vault_connection: conn }, seconds);
+      },
+    };
+  }
+}

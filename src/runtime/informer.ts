@@ -1,0 +1,268 @@
+// A list+watch informer (reflector + store), written by hand because
+// @kubernetes/client-node's ListWatch stops on errors, never asks for
+// bookmarks, does not page and has no watchdog. This one:
+// - lists in pages (limit 500) and watches from the list's resourceVersion;
+// - asks for bookmarks and resumes from the last seen resourceVersion;
+// - relists on 410 Gone (or an ERROR event with code 410);
+// - reconnects with jittered exponential backoff after errors;
+// - ends each watch after a jittered server timeout, and relists when a watch
+//   has been silent (no events and no bookmarks) for too long (watchdog);
+// - can watch metadata only (PartialObjectMetadata), e.g. for Secrets.
+import { setTimeout as sleep } from "node:timers/promises";
+import { KubeApiError, type KubeClient, type KubeObject, type ResourceType } from "../kube/client.ts";
+
+export interface InformerOptions {
+  namespace?: string;
+  labelSelector?: string;
+  fieldSelector?: string;
+  metadataOnly?: boolean;
+  pageSize?: number;
+  /** Relist when nothing (not even a bookmark) arrived for this long. */
+  watchdogMs?: number;
+  /** Server-side watch timeout range in seconds; a random value in it is used per watch. */
+  watchTimeoutSeconds?: [number, number];
+  /** Strip managedFields from cached objects to save memory. */
+  stripManagedFields?: boolean;
+  onError?: (err: unknown) => void;
+}
+
+export interface InformerHandlers<T extends KubeObject> {
+  add?: (obj: T) => void;
+  update?: (oldObj: T, newObj: T) => void;
+  delete?: (obj: T) => void;
+}
+
+const METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+const METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+
+export function objectKey(obj: KubeObject): string {
+  return obj.metadata.namespace
+    ? `${obj.metadata.namespace}/${obj.metadata.name}`
+    : (obj.metadata.name ?? "");
+}
+
+export class Informer<T extends KubeObject = KubeObject> {
+  readonly resource: ResourceType;
+  private readonly kube: KubeClient;
+  private readonly opts: Required<
+    Omit<InformerOptions, "namespace" | "labelSelector" | "fieldSelector" | "onError">
+  > &
+    InformerOptions;
+  private readonly store = new Map<string, T>();
+  private readonly handlers: InformerHandlers<T>[] = [];
+  private resourceVersion = "";
+  private abort = new AbortController();
+  private stopped = false;
+  private synced = false;
+  private syncWaiters: (() => void)[] = [];
+  private lastActivity = Date.now();
+  private loop?: Promise<void>;
+  /** Counters, for tests and metrics. */
+  readonly stats = { lists: 0, watches: 0, relists410: 0, watchdogRelists: 0, errors: 0 };
+
+  constructor(kube: KubeClient, resource: ResourceType, opts: InformerOptions = {}) {
+    this.kube = kube;
+    this.resource = resource;
+    this.opts = {
+      pageSize: 500,
+      watchdogMs: 10 * 60_000,
+      watchTimeoutSeconds: [300, 600],
+      metadataOnly: false,
+      stripManagedFields: true,
+      ...opts,
+    };
+  }
+
+  on(handlers: InformerHandlers<T>): void {
+    this.handlers.push(handlers);
+  }
+
+  get(key: string): T | undefined {
+    return this.store.get(key);
+  }
+
+  list(namespace?: string): T[] {
+    const all = [...this.store.values()];
+    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+  }
+
+  hasSynced(): boolean {
+    return this.synced;
+  }
+
+  async waitForSync(): Promise<void> {
+    if (this.synced) return;
+    await new Promise<void>((resolve) => this.syncWaiters.push(resolve));
+  }
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.abort.abort();
+    await this.loop?.catch(() => {});
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.stopped) {
+      try {
+        if (!this.resourceVersion) await this.relist();
+        failures = 0;
+        await this.watchOnce();
+      } catch (err) {
+        if (this.stopped) break;
+        if (err instanceof KubeApiError && err.status === 410) {
+          this.stats.relists410++;
+          this.resourceVersion = "";
+          continue;
+        }
+        this.stats.errors++;
+        this.opts.onError?.(err);
+        failures++;
+        // Jittered exponential backoff: 0.5s, 1s, 2s ... up to 30s.
+        const base = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
+        await sleep(base / 2 + Math.random() * (base / 2), undefined, { signal: this.abort.signal }).catch(
+          () => {},
+        );
+      }
+    }
+  }
+
+  private async relist(): Promise<void> {
+    this.stats.lists++;
+    const seen = new Map<string, T>();
+    let cont: string | undefined;
+    let rv = "";
+    do {
+      const page = await this.kube.list<T>(
+        this.resource,
+        this.opts.namespace,
+        {
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+          limit: this.opts.pageSize,
+          continue: cont,
+        },
+        this.opts.metadataOnly ? METADATA_LIST_ACCEPT : undefined,
+      );
+      for (const item of page.items ?? []) {
+        const obj = this.normalize(item);
+        seen.set(objectKey(obj), obj);
+      }
+      cont = page.metadata.continue || undefined;
+      rv = page.metadata.resourceVersion ?? "";
+    } while (cont);
+    // Replace the store, emitting the differences.
+    for (const [key, old] of this.store) {
+      if (!seen.has(key)) {
+        this.store.delete(key);
+        this.emit("delete", old);
+      }
+    }
+    for (const [key, obj] of seen) {
+      const old = this.store.get(key);
+      this.store.set(key, obj);
+      if (!old) this.emit("add", obj);
+      else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("update", obj, old);
+    }
+    this.resourceVersion = rv;
+    this.lastActivity = Date.now();
+    if (!this.synced) {
+      this.synced = true;
+      for (const w of this.syncWaiters.splice(0)) w();
+    }
+  }
+
+  private async watchOnce(): Promise<void> {
+    this.stats.watches++;
+    const [lo, hi] = this.opts.watchTimeoutSeconds;
+    const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
+    const watchAbort = new AbortController();
+    const onStop = () => watchAbort.abort();
+    this.abort.signal.addEventListener("abort", onStop, { once: true });
+    this.lastActivity = Date.now();
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - this.lastActivity > this.opts.watchdogMs) {
+          this.stats.watchdogRelists++;
+          this.resourceVersion = "";
+          watchAbort.abort();
+        }
+      },
+      Math.max(250, Math.min(10_000, this.opts.watchdogMs / 4)),
+    );
+    let gone = false;
+    try {
+      await this.kube.watch(
+        this.resource,
+        this.opts.namespace,
+        {
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds,
+        },
+        (ev) => {
+          this.lastActivity = Date.now();
+          if (ev.type === "ERROR") {
+            const status = ev.object as unknown as { code?: number };
+            if (status.code === 410) gone = true;
+            watchAbort.abort();
+            return;
+          }
+          const obj = this.normalize(ev.object as T);
+          if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
+          if (ev.type === "BOOKMARK") return;
+          const key = objectKey(obj);
+          const old = this.store.get(key);
+          if (ev.type === "DELETED") {
+            this.store.delete(key);
+            this.emit("delete", old ?? obj);
+          } else {
+            this.store.set(key, obj);
+            if (old) this.emit("update", obj, old);
+            else this.emit("add", obj);
+          }
+        },
+        watchAbort.signal,
+        this.opts.metadataOnly ? METADATA_ACCEPT : undefined,
+      );
+    } catch (err) {
+      if (!watchAbort.signal.aborted) throw err;
+    } finally {
+      clearInterval(watchdog);
+      this.abort.signal.removeEventListener("abort", onStop);
+    }
+    if (gone) {
+      this.stats.relists410++;
+      this.resourceVersion = "";
+    }
+  }
+
+  private normalize(obj: T): T {
+    if (this.opts.stripManagedFields && obj.metadata?.managedFields) delete obj.metadata.managedFields;
+    if (this.opts.metadataOnly) {
+      obj.apiVersion = this.resource.group
+        ? `${this.resource.group}/${this.resource.version}`
+        : this.resource.version;
+      obj.kind = this.resource.kind;
+    }
+    return obj;
+  }
+
+  private emit(kind: "add" | "update" | "delete", obj: T, old?: T): void {
+    for (const h of this.handlers) {
+      try {
+        if (kind === "add") h.add?.(obj);
+        else if (kind === "delete") h.delete?.(obj);
+        else h.update?.(old as T, obj);
+      } catch (err) {
+        this.opts.onError?.(err);
+      }
+    }
+  }
+}

@@ -1,0 +1,187 @@
+// Credential providers for the auth methods: where the login credentials come
+// from (a service account token, a Secret, a file), the UID of the object that
+// provides them (part of the client cache key), and the login request body.
+// Providers are always resolved in the namespace of the consuming resource.
+import { readFileSync, statSync } from "node:fs";
+import { isAbsolute } from "node:path";
+import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
+import type { ResolvedAuth } from "../operator/refs.ts";
+
+export class AuthConfigError extends Error {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super(message);
+    this.name = "AuthConfigError";
+    this.field = field;
+  }
+}
+
+export interface CredentialProvider {
+  /** UID of the ServiceAccount or Secret that supplies the credentials. */
+  uid: string;
+  /** The login request body; may mint a token, so it is called only on a cache miss. */
+  loginBody(): Promise<Record<string, unknown>>;
+}
+
+interface SecretObj extends KubeObject {
+  data?: Record<string, string>;
+}
+
+async function serviceAccountToken(
+  kube: KubeClient,
+  namespace: string,
+  sa: string,
+  audiences: string[] | undefined,
+  expirationSeconds: number | undefined,
+): Promise<string> {
+  const spec: Record<string, unknown> = { expirationSeconds: Math.max(600, expirationSeconds ?? 600) };
+  if (audiences && audiences.length > 0) spec.audiences = audiences;
+  const res = (await kube.raw("POST", kube.path(CORE.serviceaccounts, namespace, sa, "token"), {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec,
+  })) as { status: { token: string } };
+  return res.status.token;
+}
+
+async function getServiceAccount(kube: KubeClient, namespace: string, name: string, field: string) {
+  const sa = await kube.getOrNull(CORE.serviceaccounts, namespace, name);
+  if (!sa) throw new AuthConfigError(field, `ServiceAccount ${namespace}/${name} not found`);
+  return sa;
+}
+
+async function getSecretKey(kube: KubeClient, namespace: string, name: string, key: string, field: string) {
+  const s = await kube.getOrNull<SecretObj>(CORE.secrets, namespace, name);
+  if (!s) throw new AuthConfigError(field, `Secret ${namespace}/${name} not found`);
+  const v = s.data?.[key];
+  if (!v) throw new AuthConfigError(field, `Secret ${namespace}/${name} has no key "${key}"`);
+  return { uid: s.metadata.uid ?? "", value: Buffer.from(v, "base64").toString("utf8").trim() };
+}
+
+export async function credentialProvider(
+  kube: KubeClient,
+  resolved: ResolvedAuth,
+  consumerNamespace: string,
+): Promise<CredentialProvider> {
+  const { spec } = resolved;
+  switch (spec.method) {
+    case "kubernetes": {
+      const k = spec.kubernetes ?? {};
+      if (!k.role) throw new AuthConfigError("spec.kubernetes.role", "spec.kubernetes.role is required");
+      if (!k.serviceAccount) {
+        throw new AuthConfigError(
+          "spec.kubernetes.serviceAccount",
+          "spec.kubernetes.serviceAccount is required",
+        );
+      }
+      const sa = await getServiceAccount(
+        kube,
+        consumerNamespace,
+        k.serviceAccount,
+        "spec.kubernetes.serviceAccount",
+      );
+      return {
+        uid: sa.metadata.uid ?? "",
+        loginBody: async () => ({
+          role: k.role,
+          jwt: await serviceAccountToken(
+            kube,
+            consumerNamespace,
+            k.serviceAccount!,
+            k.audiences,
+            k.tokenExpirationSeconds,
+          ),
+        }),
+      };
+    }
+    case "jwt": {
+      const j = spec.jwt ?? {};
+      if (!j.role) throw new AuthConfigError("spec.jwt.role", "spec.jwt.role is required");
+      if (j.secretRef) {
+        const { uid } = await getSecretKey(kube, consumerNamespace, j.secretRef, "jwt", "spec.jwt.secretRef");
+        return {
+          uid,
+          loginBody: async () => ({
+            role: j.role,
+            jwt: (await getSecretKey(kube, consumerNamespace, j.secretRef!, "jwt", "spec.jwt.secretRef"))
+              .value,
+          }),
+        };
+      }
+      if (j.serviceAccount) {
+        const sa = await getServiceAccount(
+          kube,
+          consumerNamespace,
+          j.serviceAccount,
+          "spec.jwt.serviceAccount",
+        );
+        return {
+          uid: sa.metadata.uid ?? "",
+          loginBody: async () => ({
+            role: j.role,
+            jwt: await serviceAccountToken(
+              kube,
+              consumerNamespace,
+              j.serviceAccount!,
+              j.audiences,
+              j.tokenExpirationSeconds,
+            ),
+          }),
+        };
+      }
+      throw new AuthConfigError("spec.jwt", "spec.jwt needs secretRef or serviceAccount");
+    }
+    case "appRole": {
+      const a = spec.appRole ?? {};
+      if (!a.roleId) throw new AuthConfigError("spec.appRole.roleId", "spec.appRole.roleId is required");
+      if (a.secretRef && a.secretIDPath) {
+        throw new AuthConfigError(
+          "spec.appRole",
+          "spec.appRole.secretRef and secretIDPath are mutually exclusive",
+        );
+      }
+      if (a.secretRef) {
+        const { uid } = await getSecretKey(
+          kube,
+          consumerNamespace,
+          a.secretRef,
+          "id",
+          "spec.appRole.secretRef",
+        );
+        return {
+          uid,
+          loginBody: async () => ({
+            role_id: a.roleId,
+            secret_id: (
+              await getSecretKey(kube, consumerNamespace, a.secretRef!, "id", "spec.appRole.secretRef")
+            ).value,
+          }),
+        };
+      }
+      if (a.secretIDPath) {
+        const p = a.secretIDPath;
+        if (!isAbsolute(p) || p.split("/").includes("..")) {
+          throw new AuthConfigError(
+            "spec.appRole.secretIDPath",
+            "spec.appRole.secretIDPath must be an absolute path without ..",
+          );
+        }
+        return {
+          uid: resolved.auth.metadata.uid ?? "",
+          loginBody: async () => {
+            const st = statSync(p);
+            if (st.size > 1024 * 1024)
+              throw new AuthConfigError("spec.appRole.secretIDPath", "secret ID file is larger than 1 MiB");
+            return { role_id: a.roleId, secret_id: readFileSync(p, "utf8").trim() };
+          },
+        };
+      }
+      throw new AuthConfigError("spec.appRole", "spec.appRole needs secretRef or secretIDPath");
+    }
+    default:
+      throw new AuthConfigError(
+        "spec.method",
+        `auth method "${spec.method}" is not supported by this build of vso-ts (supported: kubernetes, jwt, appRole)`,
+      );
+  }
+}
