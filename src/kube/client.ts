@@ -60,6 +60,7 @@ export interface ResourceType {
 export const CORE = {
   secrets: { group: "", version: "v1", plural: "secrets", kind: "Secret", namespaced: true },
   configmaps: { group: "", version: "v1", plural: "configmaps", kind: "ConfigMap", namespaced: true },
+  pods: { group: "", version: "v1", plural: "pods", kind: "Pod", namespaced: true },
   namespaces: { group: "", version: "v1", plural: "namespaces", kind: "Namespace", namespaced: false },
   serviceaccounts: {
     group: "",
