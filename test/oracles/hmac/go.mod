@@ -1,0 +1,3 @@
+module vsots.local/hmacoracle
+
+go 1.22
