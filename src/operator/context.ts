@@ -19,6 +19,8 @@ export interface Informers {
   /** Destination Secrets, metadata only, selected by the owner labels. */
   ownedSecrets: MultiInformer<KubeObject>;
   staticSecrets: MultiInformer<KubeObject>;
+  dynamicSecrets: MultiInformer<KubeObject>;
+  pkiSecrets: MultiInformer<KubeObject>;
   secretTransformations: MultiInformer<KubeObject>;
 }
 

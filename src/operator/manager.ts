@@ -7,7 +7,7 @@ import { type Logger, pino } from "pino";
 import type { VaultAuth, VaultAuthGlobal, VaultConnection, VaultStaticSecret } from "../api/index.ts";
 import { OwnerLabel, OwnerLabelValue } from "../api/index.ts";
 import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
-import { Controller } from "../runtime/controller.ts";
+import { Controller, type ReconcileResult } from "../runtime/controller.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
 import { BackoffRegistry } from "./backoff.ts";
@@ -15,10 +15,32 @@ import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
 import { VaultAuthReconciler } from "./controllers/vaultauth.ts";
 import { VaultConnectionReconciler } from "./controllers/vaultconnection.ts";
+import { VaultDynamicSecretReconciler } from "./controllers/vaultdynamicsecret.ts";
 import { VaultStaticSecretReconciler } from "./controllers/vaultstaticsecret.ts";
 import { ensureHmacKey } from "./hmac.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
 import { VSO } from "./resources.ts";
+
+/** What a secret kind's reconciler offers the manager. */
+export interface SecretReconciler {
+  controller?: Controller;
+  reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined>;
+  /** An owned Secret changed or was deleted: re-queue its owner unless the change was ours. */
+  onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void;
+}
+
+/** Secret kinds beyond VaultStaticSecret (VaultDynamicSecret, VaultPKISecret), wired as they land. */
+function extraSecretKinds(
+  ctx: OperatorContext,
+): { name: string; informer: MultiInformer<KubeObject>; rec: SecretReconciler }[] {
+  return [
+    {
+      name: "vaultdynamicsecret",
+      informer: ctx.informers.dynamicSecrets,
+      rec: new VaultDynamicSecretReconciler(ctx),
+    },
+  ];
+}
 
 export interface ManagerHandle {
   ctx: OperatorContext;
@@ -67,6 +89,12 @@ export async function startManager(
       labelSelector: `${OwnerLabel.ManagedBy}=${OwnerLabelValue.ManagedBy},${OwnerLabel.OwnerRefUID}`,
       onError: onError("Secret"),
     }),
+    dynamicSecrets: new MultiInformer<KubeObject>(kube, VSO.VaultDynamicSecret, namespaces, {
+      onError: onError("VaultDynamicSecret"),
+    }),
+    pkiSecrets: new MultiInformer<KubeObject>(kube, VSO.VaultPKISecret, namespaces, {
+      onError: onError("VaultPKISecret"),
+    }),
     staticSecrets: new MultiInformer<KubeObject>(kube, VSO.VaultStaticSecret, namespaces, {
       onError: onError("VaultStaticSecret"),
     }),
@@ -102,33 +130,27 @@ export async function startManager(
     metrics.reconcileTotal.inc({ controller: name, result: outcome });
     metrics.reconcileTime.observe({ controller: name }, seconds);
   };
+  const make = (name: string, reconcile: Controller["opts"]["reconcile"]) =>
+    new Controller({ name, reconcile, workers, log, onReconcileDone: done });
   const connRec = new VaultConnectionReconciler(ctx);
   const authRec = new VaultAuthReconciler(ctx);
-  const vssRec = new VaultStaticSecretReconciler(ctx);
-  const controllers = {
-    vaultconnection: new Controller({
-      name: "vaultconnection",
-      reconcile: (k) => connRec.reconcile(k),
-      workers,
-      log,
-      onReconcileDone: done,
-    }),
-    vaultauth: new Controller({
-      name: "vaultauth",
-      reconcile: (k) => authRec.reconcile(k),
-      workers,
-      log,
-      onReconcileDone: done,
-    }),
-    vaultstaticsecret: new Controller({
-      name: "vaultstaticsecret",
-      reconcile: (k) => vssRec.reconcile(k),
-      workers,
-      log,
-      onReconcileDone: done,
-    }),
+  const controllers: Record<string, Controller> = {
+    vaultconnection: make("vaultconnection", (k) => connRec.reconcile(k)),
+    vaultauth: make("vaultauth", (k) => authRec.reconcile(k)),
   };
-  vssRec.controller = controllers.vaultstaticsecret;
+  // The secret kinds: each owns destination Secrets and is re-queued when one drifts.
+  const secretKinds: { name: string; informer: MultiInformer<KubeObject>; rec: SecretReconciler }[] = [
+    {
+      name: "vaultstaticsecret",
+      informer: informers.staticSecrets,
+      rec: new VaultStaticSecretReconciler(ctx),
+    },
+    ...extraSecretKinds(ctx),
+  ];
+  for (const k of secretKinds) {
+    controllers[k.name] = make(k.name, (key) => k.rec.reconcile(key));
+    k.rec.controller = controllers[k.name];
+  }
 
   const keyOf = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
   const generationChanged = (a: KubeObject, b: KubeObject) =>
@@ -149,14 +171,16 @@ export async function startManager(
     });
   wire(informers.connections as unknown as MultiInformer<KubeObject>, controllers.vaultconnection);
   wire(informers.auths as unknown as MultiInformer<KubeObject>, controllers.vaultauth);
-  wire(informers.staticSecrets, controllers.vaultstaticsecret, true);
+  for (const k of secretKinds) wire(k.informer, controllers[k.name], true);
 
   // A VaultAuth or VaultConnection that appears or changes re-queues the secrets still failing,
   // so that applying manifests in any order converges without waiting for a backoff.
   const requeueFailing = () => {
-    for (const v of informers.staticSecrets.list() as unknown as VaultStaticSecret[]) {
-      const synced = v.status?.conditions?.find((c) => c.type === "SecretSynced");
-      if (synced?.status !== "True") controllers.vaultstaticsecret.enqueue(keyOf(v as unknown as KubeObject));
+    for (const k of secretKinds) {
+      for (const v of k.informer.list() as unknown as VaultStaticSecret[]) {
+        const synced = v.status?.conditions?.find((c) => c.type === "SecretSynced");
+        if (synced?.status !== "True") controllers[k.name].enqueue(keyOf(v as unknown as KubeObject));
+      }
     }
   };
   for (const inf of [
@@ -167,17 +191,20 @@ export async function startManager(
     inf.on({ add: requeueFailing, update: (a, b) => generationChanged(a, b) && requeueFailing() });
   }
   informers.authGlobals.on({
-    update: (_a, b) => {
+    update: () => {
       for (const a of informers.auths.list()) {
         if (a.spec?.vaultAuthGlobalRef) controllers.vaultauth.enqueue(keyOf(a as unknown as KubeObject));
       }
-      void b;
     },
   });
   // Drift repair: an owned Secret edited or deleted out of band re-queues its owner at once.
   informers.ownedSecrets.on({
-    update: (_a, b) => vssRec.onOwnedSecretEvent(b, false),
-    delete: (o) => vssRec.onOwnedSecretEvent(o, true),
+    update: (_a, b) => {
+      for (const k of secretKinds) k.rec.onOwnedSecretEvent(b, false);
+    },
+    delete: (o) => {
+      for (const k of secretKinds) k.rec.onOwnedSecretEvent(o, true);
+    },
   });
 
   for (const inf of Object.values(informers)) (inf as unknown as MultiInformer<KubeObject>).start();
