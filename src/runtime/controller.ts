@@ -31,7 +31,7 @@ export function splitKey(key: string): { namespace: string; name: string } {
 export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
-  private readonly opts: ControllerOptions;
+  readonly opts: ControllerOptions;
   private workers: Promise<void>[] = [];
   private running = false;
 
