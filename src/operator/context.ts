@@ -69,6 +69,11 @@ export async function updateStatus(
   return true;
 }
 
+/**
+ * Adds a finalizer. The patch tests the finalizer list it read rather than the
+ * resourceVersion, so a status write in between does not make it fail, while a
+ * concurrent change of the finalizers does (and the next reconcile retries).
+ */
 export async function ensureFinalizer(
   kube: KubeClient,
   rt: ResourceType,
@@ -77,18 +82,15 @@ export async function ensureFinalizer(
 ): Promise<void> {
   const list = obj.metadata.finalizers ?? [];
   if (list.includes(finalizer)) return;
-  await kube.patch(
-    rt,
-    obj.metadata.namespace,
-    obj.metadata.name ?? "",
-    [
-      { op: "test", path: "/metadata/resourceVersion", value: obj.metadata.resourceVersion },
-      list.length === 0
-        ? { op: "add", path: "/metadata/finalizers", value: [finalizer] }
-        : { op: "add", path: "/metadata/finalizers/-", value: finalizer },
-    ],
-    "json",
-  );
+  const ops =
+    list.length === 0
+      ? [{ op: "add", path: "/metadata/finalizers", value: [finalizer] }]
+      : [
+          { op: "test", path: "/metadata/finalizers", value: list },
+          { op: "add", path: "/metadata/finalizers/-", value: finalizer },
+        ];
+  const updated = await kube.patch(rt, obj.metadata.namespace, obj.metadata.name ?? "", ops, "json");
+  obj.metadata.finalizers = updated.metadata.finalizers;
 }
 
 export async function removeFinalizer(
@@ -118,4 +120,28 @@ export async function removeFinalizer(
 
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/**
+ * The last status each controller wrote, per object. The informer cache can
+ * lag behind our own writes; reconciling from a stale status would redo work
+ * already done (a second lease, a second rollout restart). While this process
+ * runs it is the only writer of these statuses, so its own last write is the
+ * freshest view; the cache is used after a restart or for a recreated object.
+ */
+export class StatusMemory<S> {
+  private readonly mem = new Map<string, { uid: string; status: S }>();
+
+  remember(key: string, uid: string | undefined, status: S): void {
+    this.mem.set(key, { uid: uid ?? "", status: structuredClone(status) });
+  }
+
+  freshest(key: string, uid: string | undefined, cached: S | undefined): S | undefined {
+    const m = this.mem.get(key);
+    return m && m.uid === (uid ?? "") ? structuredClone(m.status) : cached;
+  }
+
+  forget(key: string): void {
+    this.mem.delete(key);
+  }
 }

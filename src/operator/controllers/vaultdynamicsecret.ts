@@ -27,6 +27,7 @@ import {
   errorMessage,
   type OperatorContext,
   removeFinalizer,
+  StatusMemory,
   updateStatus,
 } from "../context.ts";
 import { type Owner, pruneOrphans, type SecretObject, writeDestination } from "../destination.ts";
@@ -83,6 +84,7 @@ export class VaultDynamicSecretReconciler {
   /** Labels+annotations seen per key: a change forces new credentials, as in VSO. */
   private readonly metaSeen = new Map<string, string>();
   private readonly lastSeenRV = new Map<string, string>();
+  private readonly statuses = new StatusMemory<VaultDynamicSecretStatus>();
 
   constructor(ctx: OperatorContext) {
     this.ctx = ctx;
@@ -107,6 +109,7 @@ export class VaultDynamicSecretReconciler {
     this.renewedAtMs.delete(k);
     this.metaSeen.delete(k);
     this.lastSeenRV.delete(k);
+    this.statuses.forget(k);
     this.ctx.backoff.reset(k);
   }
 
@@ -124,6 +127,7 @@ export class VaultDynamicSecretReconciler {
       return;
     }
     const obj = vds as KubeObject;
+    vds.status = this.statuses.freshest(k, vds.metadata.uid, vds.status);
     if (vds.metadata.deletionTimestamp) return await this.finalize(vds, k);
 
     const rec = ctx.recorder(KIND);
@@ -203,6 +207,7 @@ export class VaultDynamicSecretReconciler {
               });
               status.conditions = syncConditions(status.conditions, KIND, true, "Secret synced", generation);
               await updateStatus(ctx.kube, VSO.VaultDynamicSecret, obj, status);
+              this.statuses.remember(k, vds.metadata.uid, status);
               rec.normal(obj, EventReason.SecretLeaseRenewal, `Lease renewed (${renewed.ttl}s)`);
               ctx.metrics.secretWrites.inc({ controller: "vaultdynamicsecret", action: "renewed" });
               const next = renewalDueAt(
@@ -332,6 +337,8 @@ export class VaultDynamicSecretReconciler {
     const obj = vds as KubeObject;
     const generation = vds.metadata.generation ?? 0;
     const path = `${spec.mount.replace(/^\/+|\/+$/g, "")}/${spec.path.replace(/^\/+/, "")}`;
+    // The finalizer goes on before any lease exists, so no deletion can skip its revocation.
+    await ensureFinalizer(ctx.kube, VSO.VaultDynamicSecret, obj, Finalizer.VaultDynamicSecret);
     const res = await this.fetch(vds, client, ns, path);
     const secrets = (res.data ?? {}) as Record<string, unknown>;
     const tr = spec.destination.transformation;
@@ -373,6 +380,7 @@ export class VaultDynamicSecretReconciler {
     rec.normal(obj, EventReason.SecretSynced, `Secret synced, reason: ${reason}`);
     if (reason !== "InitialSync") await this.restartTargets(vds, status);
     await updateStatus(ctx.kube, VSO.VaultDynamicSecret, obj, status);
+    this.statuses.remember(k, vds.metadata.uid, status);
     await ensureFinalizer(ctx.kube, VSO.VaultDynamicSecret, obj, Finalizer.VaultDynamicSecret).catch(
       () => {},
     );
@@ -482,14 +490,20 @@ export class VaultDynamicSecretReconciler {
       generation,
     );
     await updateStatus(ctx.kube, VSO.VaultDynamicSecret, obj, status);
+    this.statuses.remember(k, vds.metadata.uid, status);
     await ensureFinalizer(ctx.kube, VSO.VaultDynamicSecret, obj, Finalizer.VaultDynamicSecret).catch(
       () => {},
     );
     await this.pruneOld(vds, owner);
     // Next look: just after the scheduled rotation, and no later than refreshAfter (default 30s)
     // so that on-demand rotations reach the Secret too (VSO #1002).
-    const untilRotation =
-      meta.ttl > 0 ? meta.ttl * 1000 + 500 + Math.random() * 150 : Number.POSITIVE_INFINITY;
+    // A ttl of 0 means Vault is rotating right now: look again in a second.
+    const rotating = meta.rotationPeriod > 0 || meta.rotationSchedule !== "";
+    const untilRotation = !rotating
+      ? Number.POSITIVE_INFINITY
+      : meta.ttl > 0
+        ? meta.ttl * 1000 + 500 + Math.random() * 150
+        : 1000;
     const poll = spec.refreshAfter ? parseDuration(spec.refreshAfter) : 30_000;
     return this.done(
       { namespace: owner.namespace, name: owner.name },
@@ -607,6 +621,7 @@ export class VaultDynamicSecretReconciler {
           : EventReason.K8sClientError;
     ctx.recorder(KIND).warning(vds, reason, `Failed to sync the secret: ${message}`);
     status.conditions = syncConditions(status.conditions, KIND, false, message, vds.metadata.generation);
+    this.statuses.remember(k, vds.metadata.uid, status);
     await updateStatus(ctx.kube, VSO.VaultDynamicSecret, vds, status).catch((e) =>
       ctx.log.warn({ key: k, err: errorMessage(e) }, "status update failed"),
     );

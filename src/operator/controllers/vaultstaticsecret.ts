@@ -4,7 +4,7 @@
 // workloads when data changed (never on the first sync), prunes Secrets left by
 // a rename, and records the outcome in status.conditions and Events. When
 // Vault is unreachable or refuses, the destination is left exactly as it was.
-import type { VaultStaticSecret } from "../../api/index.ts";
+import type { VaultStaticSecret, VaultStaticSecretStatus } from "../../api/index.ts";
 import { ConditionType, EventReason, Finalizer, OwnerLabel } from "../../api/index.ts";
 import { CORE, type KubeObject } from "../../kube/client.ts";
 import { boolStatus, setCondition } from "../../runtime/conditions.ts";
@@ -16,6 +16,7 @@ import {
   errorMessage,
   type OperatorContext,
   removeFinalizer,
+  StatusMemory,
   updateStatus,
 } from "../context.ts";
 import { isOwnedBy, type Owner, pruneOrphans, type SecretObject, writeDestination } from "../destination.ts";
@@ -34,6 +35,7 @@ export class VaultStaticSecretReconciler {
   private readonly ctx: OperatorContext;
   /** resourceVersion of the destination Secret as we last wrote or verified it, per VSS key. */
   private readonly lastSeenRV = new Map<string, string>();
+  private readonly statuses = new StatusMemory<VaultStaticSecretStatus>();
   controller?: Controller;
 
   constructor(ctx: OperatorContext) {
@@ -64,6 +66,7 @@ export class VaultStaticSecretReconciler {
     const vss = this.informer.get(key.namespace, key.name);
     if (!vss) {
       this.lastSeenRV.delete(k);
+      this.statuses.forget(k);
       ctx.backoff.reset(k);
       ctx.metrics.resourceStatus.remove({
         controller: "vaultstaticsecret",
@@ -73,6 +76,7 @@ export class VaultStaticSecretReconciler {
       return;
     }
     const obj = vss as unknown as KubeObject;
+    vss.status = this.statuses.freshest(k, vss.metadata.uid, vss.status);
     if (vss.metadata.deletionTimestamp) {
       // The destination Secret has an ownerReference: garbage collection removes it.
       await removeFinalizer(ctx.kube, VSO.VaultStaticSecret, obj, Finalizer.VaultStaticSecret);
@@ -265,6 +269,7 @@ export class VaultStaticSecretReconciler {
       };
       if (!hmacOn) delete next.secretMAC;
       await updateStatus(ctx.kube, VSO.VaultStaticSecret, obj, next);
+      this.statuses.remember(k, vss.metadata.uid, next);
       await ensureFinalizer(ctx.kube, VSO.VaultStaticSecret, obj, Finalizer.VaultStaticSecret).catch(
         () => {},
       );
@@ -291,6 +296,7 @@ export class VaultStaticSecretReconciler {
         lastGeneration: status.lastGeneration ?? 0,
         conditions: syncConditions(status.conditions, KIND, false, message, generation),
       };
+      this.statuses.remember(k, vss.metadata.uid, next);
       await updateStatus(ctx.kube, VSO.VaultStaticSecret, obj, next).catch((e) =>
         ctx.log.warn({ key: k, err: errorMessage(e) }, "status update failed"),
       );
