@@ -19,7 +19,7 @@ build: deps-js
 
 ## lint: formatting and lint rules, enforced
 lint: deps-js
-	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/biome check .
+	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/biome check --error-on-warnings .
 
 format: deps-js
 	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/biome check --write .

@@ -4,7 +4,13 @@
 // endpoints, and a clean shutdown.
 import { createServer, type RequestListener, type Server } from "node:http";
 import { type Logger, pino } from "pino";
-import type { VaultAuth, VaultAuthGlobal, VaultConnection, VaultStaticSecret } from "../api/index.ts";
+import type {
+  Destination,
+  VaultAuth,
+  VaultAuthGlobal,
+  VaultConnection,
+  VaultStaticSecret,
+} from "../api/index.ts";
 import { OwnerLabel, OwnerLabelValue } from "../api/index.ts";
 import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
 import { Controller, type ReconcileResult } from "../runtime/controller.ts";
@@ -13,6 +19,8 @@ import { VaultClientFactory } from "../vault/client-factory.ts";
 import { BackoffRegistry } from "./backoff.ts";
 import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
+import { SecretTransformationReconciler } from "./controllers/secrettransformation.ts";
+import { setTemplateRenderer } from "./controllers/transformation.ts";
 import { VaultAuthReconciler } from "./controllers/vaultauth.ts";
 import { VaultConnectionReconciler } from "./controllers/vaultconnection.ts";
 import { VaultDynamicSecretReconciler } from "./controllers/vaultdynamicsecret.ts";
@@ -20,6 +28,7 @@ import { VaultStaticSecretReconciler } from "./controllers/vaultstaticsecret.ts"
 import { ensureHmacKey } from "./hmac.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
 import { VSO } from "./resources.ts";
+import { renderGoTemplates } from "./templates.ts";
 
 /** What a secret kind's reconciler offers the manager. */
 export interface SecretReconciler {
@@ -107,6 +116,7 @@ export async function startManager(
     userAgent: `vso-ts/${VERSION}`,
     metrics: metrics.clientFactoryMetrics(),
   });
+  setTemplateRenderer(renderGoTemplates);
   const hmacKey = await ensureHmacKey(kube, cfg.operatorNamespace);
   const ctx: OperatorContext = {
     cfg,
@@ -134,9 +144,11 @@ export async function startManager(
     new Controller({ name, reconcile, workers, log, onReconcileDone: done });
   const connRec = new VaultConnectionReconciler(ctx);
   const authRec = new VaultAuthReconciler(ctx);
+  const stRec = new SecretTransformationReconciler(ctx);
   const controllers: Record<string, Controller> = {
     vaultconnection: make("vaultconnection", (k) => connRec.reconcile(k)),
     vaultauth: make("vaultauth", (k) => authRec.reconcile(k)),
+    secrettransformation: make("secrettransformation", (k) => stRec.reconcile(k)),
   };
   // The secret kinds: each owns destination Secrets and is re-queued when one drifts.
   const secretKinds: { name: string; informer: MultiInformer<KubeObject>; rec: SecretReconciler }[] = [
@@ -172,6 +184,31 @@ export async function startManager(
   wire(informers.connections as unknown as MultiInformer<KubeObject>, controllers.vaultconnection);
   wire(informers.auths as unknown as MultiInformer<KubeObject>, controllers.vaultauth);
   for (const k of secretKinds) wire(k.informer, controllers[k.name], true);
+  wire(informers.secretTransformations, controllers.secrettransformation);
+  // A SecretTransformation that changes (spec or validity) re-syncs the resources that use it.
+  const requeueUsers = (st: KubeObject) => {
+    for (const k of secretKinds) {
+      for (const o of k.informer.list() as unknown as {
+        metadata: KubeObject["metadata"];
+        spec?: { destination?: Destination };
+      }[]) {
+        const refs = o.spec?.destination?.transformation?.transformationRefs ?? [];
+        if (
+          refs.some(
+            (r) =>
+              r.name === st.metadata.name && (r.namespace || o.metadata.namespace) === st.metadata.namespace,
+          )
+        ) {
+          controllers[k.name].enqueueAfter(keyOf(o as KubeObject), Math.random() * 1000, "high");
+        }
+      }
+    }
+  };
+  informers.secretTransformations.on({
+    add: requeueUsers,
+    update: (_a, b) => requeueUsers(b),
+    delete: requeueUsers,
+  });
 
   // A VaultAuth or VaultConnection that appears or changes re-queues the secrets still failing,
   // so that applying manifests in any order converges without waiting for a backoff.
