@@ -22,6 +22,8 @@ export interface Informers {
   dynamicSecrets: MultiInformer<KubeObject>;
   pkiSecrets: MultiInformer<KubeObject>;
   secretTransformations: MultiInformer<KubeObject>;
+  /** Kinds whose CRDs install but that this build does not act on. */
+  unserved: Record<string, MultiInformer<KubeObject>>;
 }
 
 export interface OperatorContext {

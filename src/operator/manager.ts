@@ -21,6 +21,7 @@ import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
 import { SecretTransformationReconciler } from "./controllers/secrettransformation.ts";
 import { setTemplateRenderer } from "./controllers/transformation.ts";
+import { UNSERVED_KINDS, UnservedKindReconciler } from "./controllers/unserved.ts";
 import { VaultAuthReconciler } from "./controllers/vaultauth.ts";
 import { VaultConnectionReconciler } from "./controllers/vaultconnection.ts";
 import { VaultDynamicSecretReconciler } from "./controllers/vaultdynamicsecret.ts";
@@ -104,6 +105,12 @@ export async function startManager(
     pkiSecrets: new MultiInformer<KubeObject>(kube, VSO.VaultPKISecret, namespaces, {
       onError: onError("VaultPKISecret"),
     }),
+    unserved: Object.fromEntries(
+      UNSERVED_KINDS.map((kind) => [
+        kind,
+        new MultiInformer<KubeObject>(kube, VSO[kind], namespaces, { onError: onError(kind) }),
+      ]),
+    ),
     staticSecrets: new MultiInformer<KubeObject>(kube, VSO.VaultStaticSecret, namespaces, {
       onError: onError("VaultStaticSecret"),
     }),
@@ -185,6 +192,11 @@ export async function startManager(
   wire(informers.auths as unknown as MultiInformer<KubeObject>, controllers.vaultauth);
   for (const k of secretKinds) wire(k.informer, controllers[k.name], true);
   wire(informers.secretTransformations, controllers.secrettransformation);
+  for (const kind of UNSERVED_KINDS) {
+    const rec = new UnservedKindReconciler(ctx, kind, informers.unserved[kind]);
+    controllers[kind.toLowerCase()] = make(kind.toLowerCase(), (k) => rec.reconcile(k));
+    wire(informers.unserved[kind], controllers[kind.toLowerCase()]);
+  }
   // A SecretTransformation that changes (spec or validity) re-syncs the resources that use it.
   const requeueUsers = (st: KubeObject) => {
     for (const k of secretKinds) {
@@ -244,10 +256,14 @@ export async function startManager(
     },
   });
 
-  for (const inf of Object.values(informers)) (inf as unknown as MultiInformer<KubeObject>).start();
-  await Promise.all(
-    Object.values(informers).map((inf) => (inf as unknown as MultiInformer<KubeObject>).waitForSync()),
-  );
+  const allInformers = [
+    ...Object.entries(informers)
+      .filter(([name]) => name !== "unserved")
+      .map(([, inf]) => inf as unknown as MultiInformer<KubeObject>),
+    ...Object.values(informers.unserved),
+  ];
+  for (const inf of allInformers) inf.start();
+  await Promise.all(allInformers.map((inf) => inf.waitForSync()));
   for (const c of Object.values(controllers)) c.start();
   const depthTimer = setInterval(() => {
     for (const c of Object.values(controllers)) metrics.workqueueDepth.set({ name: c.name }, c.queue.len());
@@ -288,9 +304,7 @@ export async function startManager(
     async stop() {
       clearInterval(depthTimer);
       await Promise.all(Object.values(controllers).map((c) => c.stop()));
-      await Promise.all(
-        Object.values(informers).map((inf) => (inf as unknown as MultiInformer<KubeObject>).stop()),
-      );
+      await Promise.all(allInformers.map((inf) => inf.stop()));
       clients.close();
       metricsServer?.close();
       healthServer?.close();
