@@ -1,6 +1,7 @@
 // The vso command line: `vso dev up|down|env` (local environment), `vso demo`
 // (the playground) and, as they land, `vso run` (the operator) and `vso render`.
 import { devCommand } from "./dev.ts";
+import { renderCommand } from "./render.ts";
 import { runCommand } from "./run.ts";
 
 const USAGE = `usage: vso <command> [options]
@@ -13,6 +14,8 @@ commands:
   demo [--dir DIR]     bring the playground up and show how to use it
   run [flags]          run the operator (VSO's manager flags, plus --kubeconfig, --operator-namespace,
                        --watch-namespaces)
+  render -f MANIFEST --data DATA.json [--metadata META.json] [--show-values] [-o text|json|yaml]
+                       render a resource's transformation offline, as the operator would write it
   help                 this text`;
 
 export async function main(argv: string[]): Promise<number> {
@@ -22,6 +25,8 @@ export async function main(argv: string[]): Promise<number> {
       return await devCommand(rest);
     case "run":
       return await runCommand(rest);
+    case "render":
+      return await renderCommand(rest);
     case "demo":
       return await devCommand(["demo", ...rest]);
     case undefined:
