@@ -16,21 +16,23 @@ const FIX = join(import.meta.dirname, "fixtures", "seed");
 
 test("the walkthrough's static-secret manifests sync as written", async (t) => {
   const env = await testEnv();
-  await startOperator(t, env, {
-    namespaces: ["default"],
-    operatorNamespace: "vault-secrets-operator-system",
-  });
-  t.after(async () => {
-    for (const f of [
+  // Removed while the operator still runs (it owns the finalizers), and waited for,
+  // so that the next test in this namespace starts clean.
+  t.after(() =>
+    removeSeedObjects(env, [
       "static-secret-example.yaml",
       "static-secret-fields.yaml",
       "pod.yaml",
       "vault-auth.yaml",
       "vault-connection.yaml",
-    ]) {
-      await kubectl(env, ["delete", "--ignore-not-found", "--wait=false", "-f", join(FIX, f)]);
-    }
+    ]),
+  );
+  // After-hooks run in registration order: the operator stops after the cleanup above.
+  await startOperator(t, env, {
+    namespaces: ["default"],
+    operatorNamespace: "vault-secrets-operator-system",
   });
+  // after-hooks run in registration order: the operator stops after the cleanup above.
   const vars = { VAULT_ADDR: env.state.vault.address };
   for (const f of [
     "vault-connection.yaml",
@@ -148,10 +150,6 @@ test("the walkthrough's full workflow: dynamic PostgreSQL credentials renew, rot
     });
   await setRoleTtl(`${ttl}s`, `${maxTtl}s`);
   t.after(() => setRoleTtl("1h", "24h"));
-  await startOperator(t, env, {
-    namespaces: ["default"],
-    operatorNamespace: "vault-secrets-operator-system",
-  });
   const files = [
     "postgres-deployment.yaml",
     "vault-connection.yaml",
@@ -159,9 +157,10 @@ test("the walkthrough's full workflow: dynamic PostgreSQL credentials renew, rot
     "dynamic-secret-example.yaml",
     "myapp-deployment.yaml",
   ];
-  t.after(async () => {
-    for (const f of [...files].reverse())
-      await kubectl(env, ["delete", "--ignore-not-found", "--wait=false", "-f", join(FIX, f)]);
+  t.after(() => removeSeedObjects(env, [...files].reverse()));
+  await startOperator(t, env, {
+    namespaces: ["default"],
+    operatorNamespace: "vault-secrets-operator-system",
   });
   for (const f of files) await applyFile(env, join(FIX, f), { VAULT_ADDR: env.state.vault.address });
 
@@ -207,6 +206,10 @@ test("the walkthrough's full workflow: dynamic PostgreSQL credentials renew, rot
     else if ((st.lastRenewalTime as number) !== lastRenewal) {
       renewals.push(Date.now());
       lastRenewal = st.lastRenewalTime as number;
+      if (renewals.length === 1) {
+        const still = await pgQuery(env, first.username, first.password, "SELECT 1");
+        assert.ok(still.ok, "renewed credentials keep working");
+      }
     }
   }
   assert.ok(renewals.length >= 2, `at least two renewals before max TTL (saw ${renewals.length})`);
@@ -218,8 +221,12 @@ test("the walkthrough's full workflow: dynamic PostgreSQL credentials renew, rot
     firstFraction >= 0.6 && firstFraction <= 0.85,
     `first renewal at ${firstFraction.toFixed(3)} of the TTL`,
   );
-  const still = await pgQuery(env, first.username, first.password, "SELECT 1");
-  assert.ok(still.ok, "renewed credentials keep working");
+  // The replaced lease was at its max TTL: the old credentials stop working when it expires.
+  await eventually(
+    "old credentials expired after rotation",
+    async () => !(await pgQuery(env, first.username, first.password, "SELECT 1")).ok,
+    10_000,
+  );
 
   // At max TTL: new credentials, a restart stamp on the Deployment, and the new credentials work.
   assert.ok(rotated, "new credentials arrived before the old lease hit max TTL");
@@ -245,4 +252,37 @@ async function restartedAt(
     spec: { template: { metadata?: { annotations?: Record<string, string> } } };
   };
   return d.spec.template.metadata?.annotations?.["vso.secrets.hashicorp.com/restartedAt"];
+}
+
+/**
+ * Deletes the seed objects and waits until they are gone. If the operator has
+ * already stopped, objects left Terminating on its finalizers are released.
+ */
+async function removeSeedObjects(env: Awaited<ReturnType<typeof testEnv>>, files: string[]): Promise<void> {
+  for (const f of files)
+    await kubectl(env, ["delete", "--ignore-not-found", "--wait=false", "-f", join(FIX, f)]);
+  for (const f of files) {
+    const r = await kubectl(env, [
+      "delete",
+      "--ignore-not-found",
+      "--wait=true",
+      "--timeout=20s",
+      "-f",
+      join(FIX, f),
+    ]);
+    if (r.code !== 0) {
+      const names = await kubectl(env, ["get", "-f", join(FIX, f), "-o", "name", "--ignore-not-found"]);
+      for (const n of names.stdout.split("\n").filter(Boolean)) {
+        await kubectl(env, [
+          "patch",
+          n,
+          "-n",
+          "default",
+          "--type=merge",
+          "-p",
+          '{"metadata":{"finalizers":null}}',
+        ]);
+      }
+    }
+  }
 }

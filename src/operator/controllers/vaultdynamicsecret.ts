@@ -40,6 +40,8 @@ import { classify, errorField, syncConditions } from "./common.ts";
 import { renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultDynamicSecret";
+/** How long a replaced lease stays valid before it is revoked (revoke: true). */
+const REPLACED_LEASE_GRACE_MS = 30_000;
 const STATIC_META_KEYS = ["ttl", "rotation_schedule", "rotation_period", "last_vault_rotation", "_raw"];
 /** Process identity, recorded in status.lastRuntimePodUID (the pod UID in a cluster). */
 const RUNTIME_UID = process.env.OPERATOR_POD_UID || randomUUID();
@@ -54,7 +56,8 @@ export type SyncReason =
 interface LeaseResponse {
   request_id?: string;
   lease_id?: string;
-  lease_duration?: number;
+  // A JsonNumber when read with keepNumbers: convert with Number() before use.
+  lease_duration?: number | { valueOf(): number };
   renewable?: boolean;
   data?: Record<string, unknown> | null;
 }
@@ -265,7 +268,7 @@ export class VaultDynamicSecretReconciler {
         { namespace: ns, body: { lease_id: leaseId, increment } },
         "renew",
       );
-      const ttl = res.json?.lease_duration ?? 0;
+      const ttl = Number(res.json?.lease_duration ?? 0);
       if (ttl < increment) return { ok: false, why: `lease renewal truncated to ${ttl}s (max TTL reached)` };
       return { ok: true, ttl };
     } catch (err) {
@@ -274,6 +277,27 @@ export class VaultDynamicSecretReconciler {
       }
       throw err; // Vault unreachable: keep the credentials, retry with backoff
     }
+  }
+
+  /**
+   * Revokes a replaced lease after a grace period, so that workloads still
+   * running with the old credentials keep working while the rollout restart
+   * replaces them. A lease that expires within the grace period is left to
+   * expire; if the operator stops meanwhile, the lease expires on its own TTL.
+   */
+  private revokeLater(
+    client: VaultClient,
+    ns: string | undefined,
+    leaseId: string,
+    obj: KubeObject,
+    expiresAt: number,
+  ): void {
+    if (expiresAt - Date.now() <= REPLACED_LEASE_GRACE_MS) return;
+    const timer = setTimeout(
+      () => void this.revoke(client, ns, leaseId, obj).catch(() => {}),
+      REPLACED_LEASE_GRACE_MS,
+    );
+    timer.unref();
   }
 
   private async revoke(
@@ -351,6 +375,8 @@ export class VaultDynamicSecretReconciler {
       rendered: rendered.values,
     });
     const previousLease = status.secretLease?.id;
+    const previousExpiry =
+      (this.renewedAtMs.get(k) ?? status.lastRenewalTime * 1000) + (status.secretLease?.duration ?? 0) * 1000;
     const current =
       existing ??
       (await ctx.kube.getOrNull<SecretObject>(CORE.secrets, vds.metadata.namespace, spec.destination.name));
@@ -364,7 +390,7 @@ export class VaultDynamicSecretReconciler {
     status.lastRuntimePodUID = RUNTIME_UID;
     status.secretLease = {
       id: res.lease_id ?? "",
-      duration: res.lease_duration ?? 0,
+      duration: Number(res.lease_duration ?? 0),
       renewable: Boolean(res.renewable),
       requestID: res.request_id ?? "",
     };
@@ -385,7 +411,7 @@ export class VaultDynamicSecretReconciler {
       () => {},
     );
     if (previousLease && previousLease !== status.secretLease.id && spec.revoke) {
-      await this.revoke(client, ns, previousLease, obj).catch(() => {});
+      this.revokeLater(client, ns, previousLease, obj, previousExpiry);
     }
     await this.pruneOld(vds, owner);
     const ttl = status.secretLease.duration ?? 0;
@@ -477,7 +503,7 @@ export class VaultDynamicSecretReconciler {
     status.staticCredsMetaData = meta;
     status.secretLease = {
       id: res.lease_id ?? "",
-      duration: res.lease_duration ?? 0,
+      duration: Number(res.lease_duration ?? 0),
       renewable: Boolean(res.renewable),
       requestID: res.request_id ?? "",
     };
