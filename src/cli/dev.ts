@@ -1,5 +1,6 @@
 // `vso dev ...` and `vso demo`.
 import { parseArgs } from "node:util";
+import { demo } from "../dev/demo.ts";
 import { defaultStateDir, down, envExports, readState, summary, up } from "../dev/environment.ts";
 
 export async function devCommand(argv: string[]): Promise<number> {
@@ -16,8 +17,10 @@ export async function devCommand(argv: string[]): Promise<number> {
   const dir = values.dir ?? defaultStateDir();
   const log = (line: string) => console.error(`[vso dev] ${line}`);
   switch (sub) {
-    case "up":
-    case "demo": {
+    case "demo":
+      console.log(await demo(dir, log));
+      return 0;
+    case "up": {
       const state = await up({
         dir,
         log,

@@ -23,7 +23,14 @@ import {
 import { startOpenBao } from "./servers/openbao.ts";
 import { psqlAsSuperuser, startPostgres } from "./servers/postgres.ts";
 
-export const STOP_ORDER = ["etcd", "kube-apiserver", "kube-controller-manager", "openbao", "postgres"];
+export const STOP_ORDER = [
+  "etcd",
+  "kube-apiserver",
+  "kube-controller-manager",
+  "openbao",
+  "postgres",
+  "operator",
+];
 
 export interface DevState {
   version: 1;

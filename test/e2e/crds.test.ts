@@ -11,7 +11,7 @@ import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { isolatedNamespace, testEnv } from "../support/env.ts";
 import { kubectl } from "../support/kubectl.ts";
 
-const SEED = join(import.meta.dirname, "fixtures", "seed");
+const SEED = join(REPO_ROOT, "deploy", "examples", "walkthrough");
 
 const cases: [string, string, RegExp | null][] = [
   [
@@ -124,7 +124,7 @@ test("CRDs on the real kube-apiserver", async (t) => {
     ]) {
       const text = readFileSync(join(SEED, f), "utf8")
         .replaceAll("namespace: default", `namespace: ${ns}`)
-        .replace("$" + "{VAULT_ADDR}", "http://vault.vault.svc.cluster.local:8200");
+        .replaceAll("$" + "{VAULT_ADDR}", "http://vault.vault.svc.cluster.local:8200");
       const r = await kubectl(env, ["apply", "-f", "-"], text);
       assert.equal(r.code, 0, `${f}: ${r.stderr}`);
     }

@@ -6,13 +6,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { parse, parseDocument } from "yaml";
+import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { DB_CREATION_STATEMENTS, SAMPLE_SECRETS } from "../../src/dev/playground-config.ts";
 import { CORE } from "../../src/kube/client.ts";
 import { eventually, pgQuery, testEnv } from "../support/env.ts";
 import { applyFile, kubectl } from "../support/kubectl.ts";
 import { decoded, getStatus, startOperator, waitForCondition, waitForSecret } from "../support/operator.ts";
 
-const FIX = join(import.meta.dirname, "fixtures", "seed");
+const FIX = join(REPO_ROOT, "deploy", "examples", "walkthrough");
 
 test("the walkthrough's static-secret manifests sync as written", async (t) => {
   const env = await testEnv();

@@ -1,0 +1,46 @@
+// `vso demo` on its own fresh environment: the walkthrough's resources sync
+// with the operator running in the background; `vso dev down` then leaves no
+// process and no state behind.
+import assert from "node:assert/strict";
+import { execFile } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { test } from "node:test";
+import { promisify } from "node:util";
+import { cacheDir, REPO_ROOT } from "../../src/dev/paths.ts";
+import { processStartTime, trackedProcesses } from "../../src/dev/processes.ts";
+
+const run = promisify(execFile);
+
+test("vso demo syncs the walkthrough, and vso dev down leaves nothing behind", async () => {
+  const dir = join(mkdtempSync(join(cacheDir(), "demo-test-")), "env");
+  const vso = join(REPO_ROOT, "bin", "vso");
+  try {
+    const { stdout } = await run(vso, ["demo", "--dir", dir], { timeout: 180_000 });
+    assert.match(stdout, /myapp-database\s+keys: _raw, host, password, port, username/);
+    assert.match(stdout, /api-keys\s+keys: _raw, private_key, public_key/);
+    assert.match(stdout, /myapp-db-dynamic\s+keys: _raw, password, username/);
+    assert.match(stdout, /myapp-db-creds\s+True\s+True\s+True/);
+    const procs = trackedProcesses(dir);
+    assert.deepEqual(procs.map((p) => p.name).sort(), [
+      "etcd",
+      "kube-apiserver",
+      "kube-controller-manager",
+      "openbao",
+      "operator",
+      "postgres",
+    ]);
+    // Idempotent: a second run reuses the environment and the operator.
+    const again = await run(vso, ["demo", "--dir", dir], { timeout: 120_000 });
+    assert.match(again.stdout, /myapp-db-dynamic\s+keys/);
+    assert.equal(trackedProcesses(dir).length, 6);
+    const pgBase = readdirSync("/tmp").filter((d) => d.startsWith("vso-ts-pg-"));
+    await run(vso, ["dev", "down", "--dir", dir], { timeout: 60_000 });
+    for (const p of procs) assert.equal(processStartTime(p.pid) === p.startTime, false, `${p.name} stopped`);
+    assert.equal(existsSync(dir), false, "state removed");
+    const pgAfter = readdirSync("/tmp").filter((d) => d.startsWith("vso-ts-pg-"));
+    assert.ok(pgAfter.length < pgBase.length, "the PostgreSQL data directory is removed");
+  } finally {
+    await run(vso, ["dev", "down", "--dir", dir]).catch(() => {});
+  }
+});
