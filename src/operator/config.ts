@@ -31,6 +31,7 @@ export interface OperatorConfig {
   kubeClientBurst: number;
   logLevel: string;
   watchNamespaces: string[];
+  leaderElection: { id: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   uninstall: boolean;
   version: boolean;
 }
@@ -62,6 +63,10 @@ const FLAG_SPEC = {
   "min-refresh-after-hvsa": { type: "string" },
   "pre-delete-hook-timeout-seconds": { type: "string" },
   "watch-namespaces": { type: "string" },
+  "leader-election-id": { type: "string" },
+  "leader-election-lease-duration": { type: "string" },
+  "leader-election-renew-deadline": { type: "string" },
+  "leader-election-retry-period": { type: "string" },
   uninstall: { type: "string" },
   version: { type: "boolean" },
   output: { type: "string" },
@@ -185,6 +190,20 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
     kubeClientBurst: parseNum(s("kube-client-burst"), 0, "kube-client-burst"),
     logLevel: s("zap-log-level") ?? "info",
     watchNamespaces: list("watch-namespaces"),
+    leaderElection: {
+      id: s("leader-election-id") ?? "b0d477c0.hashicorp.com",
+      leaseDurationMs: parseDur(
+        s("leader-election-lease-duration"),
+        15_000,
+        "leader-election-lease-duration",
+      ),
+      renewDeadlineMs: parseDur(
+        s("leader-election-renew-deadline"),
+        10_000,
+        "leader-election-renew-deadline",
+      ),
+      retryPeriodMs: parseDur(s("leader-election-retry-period"), 2000, "leader-election-retry-period"),
+    },
     uninstall: parseBool(s("uninstall"), false, "uninstall"),
     version: Boolean(v.version),
   };

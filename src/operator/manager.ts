@@ -2,7 +2,9 @@
 // (metadata only, selected by the owner labels, so the operator never caches
 // every Secret of the cluster), one controller per kind, metrics and health
 // endpoints, and a clean shutdown.
+import { randomUUID } from "node:crypto";
 import { createServer, type RequestListener, type Server } from "node:http";
+import { hostname } from "node:os";
 import { type Logger, pino } from "pino";
 import type {
   Destination,
@@ -14,6 +16,7 @@ import type {
 import { OwnerLabel, OwnerLabelValue } from "../api/index.ts";
 import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
 import { Controller, type ReconcileResult } from "../runtime/controller.ts";
+import { LeaderElector } from "../runtime/leader.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
 import { BackoffRegistry } from "./backoff.ts";
@@ -75,7 +78,7 @@ function listen(addr: string, handler: RequestListener, log: Logger): Promise<Se
 
 export async function startManager(
   cfg: OperatorConfig,
-  opts: { log?: Logger; kube?: KubeClient } = {},
+  opts: { log?: Logger; kube?: KubeClient; onLeadershipLost?: () => void } = {},
 ): Promise<ManagerHandle> {
   const log =
     opts.log ??
@@ -264,6 +267,25 @@ export async function startManager(
   ];
   for (const inf of allInformers) inf.start();
   await Promise.all(allInformers.map((inf) => inf.waitForSync()));
+  // With leader election, caches are warm before leadership and controllers start only once leading.
+  let elector: LeaderElector | undefined;
+  if (cfg.leaderElect) {
+    elector = new LeaderElector(
+      kube,
+      {
+        namespace: cfg.operatorNamespace,
+        name: cfg.leaderElection.id,
+        identity: process.env.OPERATOR_POD_NAME || `${hostname()}_${randomUUID()}`,
+        leaseDurationMs: cfg.leaderElection.leaseDurationMs,
+        renewDeadlineMs: cfg.leaderElection.renewDeadlineMs,
+        retryPeriodMs: cfg.leaderElection.retryPeriodMs,
+      },
+      log,
+    );
+    log.info({ lease: `${cfg.operatorNamespace}/${cfg.leaderElection.id}` }, "waiting for leadership");
+    await elector.acquire();
+    void elector.holdLeadership(opts.onLeadershipLost ?? (() => process.exit(1)));
+  }
   for (const c of Object.values(controllers)) c.start();
   const depthTimer = setInterval(() => {
     for (const c of Object.values(controllers)) metrics.workqueueDepth.set({ name: c.name }, c.queue.len());
@@ -303,6 +325,7 @@ export async function startManager(
     metricsUrl: addr && typeof addr === "object" ? `http://127.0.0.1:${addr.port}/metrics` : undefined,
     async stop() {
       clearInterval(depthTimer);
+      await elector?.release();
       await Promise.all(Object.values(controllers).map((c) => c.stop()));
       await Promise.all(allInformers.map((inf) => inf.stop()));
       clients.close();

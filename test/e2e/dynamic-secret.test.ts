@@ -4,117 +4,13 @@
 // reach the Secret on scheduled and on-demand rotation; and many create/delete
 // cycles with revoke: true leave no lease behind.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { REPO_ROOT } from "../../src/dev/paths.ts";
-import { DB_CREATION_STATEMENTS } from "../../src/dev/playground-config.ts";
 import { psqlAsSuperuser } from "../../src/dev/servers/postgres.ts";
 import { CORE } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
-import { eventually, isolatedNamespace, pgQuery, type TestEnv, testEnv } from "../support/env.ts";
-import {
-  decoded,
-  defaultConnectionAndAuth,
-  getStatus,
-  startOperator,
-  waitForSecret,
-} from "../support/operator.ts";
-
-async function dbSetup(env: TestEnv, ns: string, ttl: string, maxTtl: string) {
-  const conn = `pg-${ns}`;
-  const role = `dyn-${ns}`;
-  const t = { token: env.rootToken };
-  await env.vault.call("POST", `database/config/${conn}`, {
-    ...t,
-    body: {
-      plugin_name: "postgresql-database-plugin",
-      allowed_roles: ["*"],
-      connection_url: `postgresql://{{username}}:{{password}}@${env.state.postgres.host}:${env.state.postgres.port}/mydb?sslmode=disable`,
-      username: "vaultadmin",
-      password: "vaultpassword",
-      verify_connection: true,
-    },
-  });
-  await env.vault.call("POST", `database/roles/${role}`, {
-    ...t,
-    body: { db_name: conn, creation_statements: DB_CREATION_STATEMENTS, default_ttl: ttl, max_ttl: maxTtl },
-  });
-  const policy = `db-${ns}`;
-  await env.vault.call("PUT", `sys/policies/acl/${policy}`, {
-    ...t,
-    body: {
-      policy: [
-        `path "database/creds/${role}" { capabilities = ["read"] }`,
-        `path "database/static-creds/*" { capabilities = ["read"] }`,
-        'path "sys/leases/renew" { capabilities = ["update"] }',
-        'path "sys/leases/revoke" { capabilities = ["update"] }',
-      ].join("\n"),
-    },
-  });
-  await env.vault.call("POST", `auth/kubernetes/role/${policy}`, {
-    ...t,
-    body: {
-      bound_service_account_names: ["app"],
-      bound_service_account_namespaces: [ns],
-      policies: [policy],
-      ttl: "1h",
-    },
-  });
-  await env.kube.create(CORE.serviceaccounts, ns, { metadata: { name: "app" } });
-  await defaultConnectionAndAuth(env, ns, policy);
-  return { conn, role };
-}
-
-function vds(name: string, spec: Record<string, unknown>) {
-  return {
-    apiVersion: "secrets.hashicorp.com/v1beta1",
-    kind: "VaultDynamicSecret",
-    metadata: { name },
-    spec: { mount: "database", destination: { name, create: true }, ...spec },
-  };
-}
-
-async function leaseCount(env: TestEnv, role: string): Promise<number> {
-  const res = await env.vault.call<{ data?: { keys?: string[] } }>(
-    "LIST",
-    `sys/leases/lookup/database/creds/${role}`,
-    {
-      token: env.rootToken,
-      accept: [404],
-    },
-  );
-  return res.json?.data?.keys?.length ?? 0;
-}
-
-function spawnOperator(env: TestEnv, ns: string): ChildProcess {
-  const child = spawn(
-    process.execPath,
-    [
-      "--disable-warning=ExperimentalWarning",
-      join(REPO_ROOT, "src/cli/main.ts"),
-      "run",
-      `--kubeconfig=${env.state.kubeconfig}`,
-      `--operator-namespace=${ns}`,
-      `--watch-namespaces=${ns}`,
-      "--leader-elect=false",
-      "--metrics-bind-address=0",
-      "--health-probe-bind-address=0",
-    ],
-    {
-      stdio: ["ignore", "ignore", "inherit"],
-      env: { ...process.env, OPERATOR_POD_UID: `pod-${Date.now()}` },
-    },
-  );
-  return child;
-}
-
-async function restartStamp(env: TestEnv, ns: string) {
-  const d = (await env.kube.get(CORE.deployments, ns, "web")) as unknown as {
-    spec: { template: { metadata?: { annotations?: Record<string, string> } } };
-  };
-  return d.spec.template.metadata?.annotations?.["vso.secrets.hashicorp.com/restartedAt"];
-}
+import { dbSetup, leaseCount, restartStamp, spawnOperator, vds } from "../support/db.ts";
+import { eventually, isolatedNamespace, pgQuery, testEnv } from "../support/env.ts";
+import { decoded, getStatus, startOperator, waitForSecret } from "../support/operator.ts";
 
 test("operator killed (SIGKILL) mid-lease and restarted: same credentials, no restart, renewals on schedule", async (t: TestContext) => {
   const env = await testEnv();
