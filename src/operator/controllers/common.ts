@@ -3,11 +3,13 @@
 import { ConditionReason, ConditionType } from "../../api/index.ts";
 import { KubeApiError } from "../../kube/client.ts";
 import { boolStatus, type Condition, setCondition } from "../../runtime/conditions.ts";
+import type { VaultClient } from "../../vault/client.ts";
 import { ConnectionConfigError } from "../../vault/connection.ts";
 import { VaultApiError } from "../../vault/http.ts";
 import { AuthConfigError } from "../../vault/login.ts";
+import type { OperatorContext } from "../context.ts";
 import { DestinationError } from "../destination.ts";
-import { RefError } from "../refs.ts";
+import { RefError, type ResolvedAuth, resolveConnection, resolveVaultAuthFor } from "../refs.ts";
 import { SecretDataError } from "../secret-data.ts";
 
 export type ErrorClass = "config" | "vault" | "kubernetes";
@@ -41,6 +43,43 @@ export function errorField(err: unknown): string | undefined {
   return (err as { field?: string }).field;
 }
 
+/** Healthy and Ready conditions for a resource that is (or is not) in good shape. */
+export function healthConditions(
+  conditions: Condition[] | undefined,
+  kind: string,
+  ok: boolean,
+  message: string,
+  generation: number | undefined,
+): Condition[] {
+  const c = setCondition(conditions, {
+    type: ConditionType.Healthy,
+    status: boolStatus(ok),
+    reason: ok ? "Healthy" : "Unhealthy",
+    message: ok ? `${kind}Healthy` : message,
+    observedGeneration: generation,
+  });
+  return setCondition(c, {
+    type: ConditionType.Ready,
+    status: boolStatus(ok),
+    reason: "Ready",
+    message: ok ? `${kind} is ready` : `${kind} is not ready`,
+    observedGeneration: generation,
+  });
+}
+
+/** The logged-in Vault client for a secret resource (its VaultAuth, VaultAuthGlobal and VaultConnection). */
+export async function vaultClientFor(
+  ctx: OperatorContext,
+  namespace: string,
+  vaultAuthRef: string | undefined,
+): Promise<{ client: VaultClient; resolved: ResolvedAuth }> {
+  const resolved = resolveVaultAuthFor(ctx.lookup, namespace, vaultAuthRef, ctx.cfg.operatorNamespace, {
+    allowDefaultGlobals: ctx.cfg.globalVaultAuthOptions.includes("allow-default-globals"),
+  });
+  const connection = resolveConnection(ctx.lookup, resolved, ctx.cfg.operatorNamespace);
+  return { client: await ctx.clients.get(resolved, connection, namespace), resolved };
+}
+
 /** SecretSynced, Healthy and Ready conditions for the outcome of a sync. */
 export function syncConditions(
   conditions: Condition[] | undefined,
@@ -49,28 +88,14 @@ export function syncConditions(
   message: string,
   generation: number | undefined,
 ): Condition[] {
-  let c = setCondition(conditions, {
+  const c = setCondition(conditions, {
     type: ConditionType.SecretSynced,
     status: boolStatus(ok),
     reason: ConditionReason.Synced,
     message,
     observedGeneration: generation,
   });
-  c = setCondition(c, {
-    type: ConditionType.Healthy,
-    status: boolStatus(ok),
-    reason: ok ? "Healthy" : "Unhealthy",
-    message: ok ? `${kind}Healthy` : `${kind}Unhealthy: ${message}`,
-    observedGeneration: generation,
-  });
-  c = setCondition(c, {
-    type: ConditionType.Ready,
-    status: boolStatus(ok),
-    reason: "Ready",
-    message: ok ? `${kind} is ready` : `${kind} is not ready`,
-    observedGeneration: generation,
-  });
-  return c;
+  return healthConditions(c, kind, ok, `${kind}Unhealthy: ${message}`, generation);
 }
 
 export function isVaultNotFound(err: unknown): boolean {

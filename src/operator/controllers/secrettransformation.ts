@@ -3,9 +3,8 @@
 // reports status.valid, status.error and conditions. Resources that reference
 // it are re-queued by the manager when it changes.
 import type { SecretTransformation } from "../../api/index.ts";
-import { ConditionType, EventReason } from "../../api/index.ts";
+import { EventReason } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import { boolStatus, setCondition } from "../../runtime/conditions.ts";
 import type { ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import type { OperatorContext } from "../context.ts";
@@ -13,6 +12,7 @@ import { updateStatus } from "../context.ts";
 import { VSO } from "../resources.ts";
 import { compileRE2 } from "../secret-data.ts";
 import { validateTemplates } from "../templates.ts";
+import { healthConditions } from "./common.ts";
 
 const KIND = "SecretTransformation";
 
@@ -58,20 +58,7 @@ export class SecretTransformationReconciler {
     const error = validateSecretTransformation(st) ?? "";
     const valid = error === "";
     const generation = st.metadata.generation;
-    let conditions = setCondition(st.status?.conditions, {
-      type: ConditionType.Healthy,
-      status: boolStatus(valid),
-      reason: valid ? "Healthy" : "Unhealthy",
-      message: valid ? `${KIND}Healthy` : error,
-      observedGeneration: generation,
-    });
-    conditions = setCondition(conditions, {
-      type: ConditionType.Ready,
-      status: boolStatus(valid),
-      reason: "Ready",
-      message: valid ? `${KIND} is ready` : `${KIND} is not ready`,
-      observedGeneration: generation,
-    });
+    const conditions = healthConditions(st.status?.conditions, KIND, valid, error, generation);
     const changed = await updateStatus(ctx.kube, VSO.SecretTransformation, st, { valid, error, conditions });
     if (changed) {
       const rec = ctx.recorder(KIND);

@@ -5,7 +5,7 @@
 import { blake2b } from "@noble/hashes/blake2.js";
 import { ConditionReason, ConditionType, EventReason, Finalizer } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
-import { boolStatus, setCondition } from "../../runtime/conditions.ts";
+import { setCondition } from "../../runtime/conditions.ts";
 import type { ReconcileResult } from "../../runtime/controller.ts";
 import { goMarshal } from "../../util/gojson.ts";
 import { configErrorRequeue } from "../backoff.ts";
@@ -18,6 +18,7 @@ import {
 } from "../context.ts";
 import { mergeVaultAuthGlobal, RefError, resolveConnection } from "../refs.ts";
 import { VSO } from "../resources.ts";
+import { healthConditions } from "./common.ts";
 
 const KIND = "VaultAuth";
 const SUPPORTED = ["kubernetes", "jwt", "appRole"];
@@ -96,20 +97,7 @@ export class VaultAuthReconciler {
         });
       }
     }
-    conditions = setCondition(conditions, {
-      type: ConditionType.Healthy,
-      status: boolStatus(valid),
-      reason: valid ? "Healthy" : "Unhealthy",
-      message: valid ? `${KIND}Healthy` : error,
-      observedGeneration: generation,
-    });
-    conditions = setCondition(conditions, {
-      type: ConditionType.Ready,
-      status: boolStatus(valid),
-      reason: "Ready",
-      message: valid ? `${KIND} is ready` : `${KIND} is not ready`,
-      observedGeneration: generation,
-    });
+    conditions = healthConditions(conditions, KIND, valid, error, generation);
     const changed = await updateStatus(ctx.kube, VSO.VaultAuth, obj, { valid, error, specHash, conditions });
     if (changed) {
       const rec = ctx.recorder(KIND);

@@ -15,6 +15,7 @@ import {
   updateStatus,
 } from "../context.ts";
 import { VSO } from "../resources.ts";
+import { healthConditions } from "./common.ts";
 
 const KIND = "VaultConnection";
 
@@ -93,20 +94,7 @@ export class VaultConnectionReconciler {
         observedGeneration: generation,
       });
     }
-    conditions = setCondition(conditions, {
-      type: ConditionType.Healthy,
-      status: boolStatus(valid),
-      reason: valid ? "Healthy" : "Unhealthy",
-      message: valid ? `${KIND}Healthy` : message,
-      observedGeneration: generation,
-    });
-    conditions = setCondition(conditions, {
-      type: ConditionType.Ready,
-      status: boolStatus(valid),
-      reason: "Ready",
-      message: valid ? `${KIND} is ready` : `${KIND} is not ready`,
-      observedGeneration: generation,
-    });
+    conditions = healthConditions(conditions, KIND, valid, message, generation);
     const changed = await updateStatus(ctx.kube, VSO.VaultConnection, obj, { valid, conditions });
     if (changed) {
       if (valid) rec.normal(obj, EventReason.Accepted, "VaultConnection accepted");

@@ -32,11 +32,10 @@ import {
 } from "../context.ts";
 import { type Owner, pruneOrphans, type SecretObject, writeDestination } from "../destination.ts";
 import { macEqual, secretDataMAC } from "../hmac.ts";
-import { resolveConnection, resolveVaultAuthFor } from "../refs.ts";
 import { VSO } from "../resources.ts";
 import { rolloutRestart } from "../rollout.ts";
 import { buildSecretData } from "../secret-data.ts";
-import { classify, errorField, syncConditions } from "./common.ts";
+import { classify, errorField, syncConditions, vaultClientFor } from "./common.ts";
 import { renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultDynamicSecret";
@@ -60,6 +59,15 @@ interface LeaseResponse {
   lease_duration?: number | { valueOf(): number };
   renewable?: boolean;
   data?: Record<string, unknown> | null;
+}
+
+function leaseOf(res: LeaseResponse) {
+  return {
+    id: res.lease_id ?? "",
+    duration: Number(res.lease_duration ?? 0),
+    renewable: Boolean(res.renewable),
+    requestID: res.request_id ?? "",
+  };
 }
 
 /** A stable number in [0, 1) for a lease, so the renewal time does not move between reconciles or restarts. */
@@ -151,17 +159,7 @@ export class VaultDynamicSecretReconciler {
     const prevMeta = this.metaSeen.get(k);
     this.metaSeen.set(k, metaHash);
     try {
-      const resolved = resolveVaultAuthFor(
-        ctx.lookup,
-        key.namespace,
-        spec.vaultAuthRef,
-        ctx.cfg.operatorNamespace,
-        {
-          allowDefaultGlobals: ctx.cfg.globalVaultAuthOptions.includes("allow-default-globals"),
-        },
-      );
-      const connection = resolveConnection(ctx.lookup, resolved, ctx.cfg.operatorNamespace);
-      const client = await ctx.clients.get(resolved, connection, key.namespace);
+      const { client, resolved } = await vaultClientFor(ctx, key.namespace, spec.vaultAuthRef);
       const vaultNs = spec.namespace || resolved.spec.namespace;
 
       // Why (if at all) new credentials are needed, in VSO's order of precedence.
@@ -388,12 +386,7 @@ export class VaultDynamicSecretReconciler {
     status.lastRenewalTime = Math.floor(now / 1000);
     status.lastGeneration = generation;
     status.lastRuntimePodUID = RUNTIME_UID;
-    status.secretLease = {
-      id: res.lease_id ?? "",
-      duration: Number(res.lease_duration ?? 0),
-      renewable: Boolean(res.renewable),
-      requestID: res.request_id ?? "",
-    };
+    status.secretLease = leaseOf(res);
     status.vaultClientMeta = { cacheKey: client.cacheKey, id: client.id };
     status.conditions = syncConditions(
       status.conditions,
@@ -501,12 +494,7 @@ export class VaultDynamicSecretReconciler {
     status.lastRuntimePodUID = RUNTIME_UID;
     status.secretMAC = mac;
     status.staticCredsMetaData = meta;
-    status.secretLease = {
-      id: res.lease_id ?? "",
-      duration: Number(res.lease_duration ?? 0),
-      renewable: Boolean(res.renewable),
-      requestID: res.request_id ?? "",
-    };
+    status.secretLease = leaseOf(res);
     status.vaultClientMeta = { cacheKey: client.cacheKey, id: client.id };
     status.conditions = syncConditions(
       status.conditions,
@@ -603,17 +591,11 @@ export class VaultDynamicSecretReconciler {
     const leaseId = vds.status?.secretLease?.id;
     if (vds.spec.revoke && leaseId) {
       try {
-        const resolved = resolveVaultAuthFor(
-          ctx.lookup,
+        const { client, resolved } = await vaultClientFor(
+          ctx,
           vds.metadata.namespace ?? "",
           vds.spec.vaultAuthRef,
-          ctx.cfg.operatorNamespace,
-          {
-            allowDefaultGlobals: ctx.cfg.globalVaultAuthOptions.includes("allow-default-globals"),
-          },
         );
-        const connection = resolveConnection(ctx.lookup, resolved, ctx.cfg.operatorNamespace);
-        const client = await ctx.clients.get(resolved, connection, vds.metadata.namespace ?? "");
         await this.revoke(client, vds.spec.namespace || resolved.spec.namespace, leaseId, vds);
       } catch (err) {
         // Vault unreachable: keep the finalizer and retry, so the lease is not leaked.

@@ -21,11 +21,10 @@ import {
 } from "../context.ts";
 import { isOwnedBy, type Owner, pruneOrphans, type SecretObject, writeDestination } from "../destination.ts";
 import { macEqual, secretDataMAC } from "../hmac.ts";
-import { resolveConnection, resolveVaultAuthFor } from "../refs.ts";
 import { VSO } from "../resources.ts";
 import { rolloutRestart } from "../rollout.ts";
 import { buildSecretData, fromSecretData } from "../secret-data.ts";
-import { classify, errorField, isVaultNotFound, syncConditions } from "./common.ts";
+import { classify, errorField, isVaultNotFound, syncConditions, vaultClientFor } from "./common.ts";
 import { renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultStaticSecret";
@@ -101,17 +100,7 @@ export class VaultStaticSecretReconciler {
       uid: vss.metadata.uid ?? "",
     };
     try {
-      const resolved = resolveVaultAuthFor(
-        ctx.lookup,
-        key.namespace,
-        spec.vaultAuthRef,
-        ctx.cfg.operatorNamespace,
-        {
-          allowDefaultGlobals: ctx.cfg.globalVaultAuthOptions.includes("allow-default-globals"),
-        },
-      );
-      const connection = resolveConnection(ctx.lookup, resolved, ctx.cfg.operatorNamespace);
-      const client = await ctx.clients.get(resolved, connection, key.namespace);
+      const { client, resolved } = await vaultClientFor(ctx, key.namespace, spec.vaultAuthRef);
 
       // Read the KV secret.
       const mount = spec.mount.replace(/^\/+|\/+$/g, "");
