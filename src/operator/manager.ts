@@ -28,6 +28,7 @@ import { UNSERVED_KINDS, UnservedKindReconciler } from "./controllers/unserved.t
 import { VaultAuthReconciler } from "./controllers/vaultauth.ts";
 import { VaultConnectionReconciler } from "./controllers/vaultconnection.ts";
 import { VaultDynamicSecretReconciler } from "./controllers/vaultdynamicsecret.ts";
+import { VaultPKISecretReconciler } from "./controllers/vaultpkisecret.ts";
 import { VaultStaticSecretReconciler } from "./controllers/vaultstaticsecret.ts";
 import { ensureHmacKey } from "./hmac.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
@@ -47,6 +48,7 @@ function extraSecretKinds(
   ctx: OperatorContext,
 ): { name: string; informer: MultiInformer<KubeObject>; rec: SecretReconciler }[] {
   return [
+    { name: "vaultpkisecret", informer: ctx.informers.pkiSecrets, rec: new VaultPKISecretReconciler(ctx) },
     {
       name: "vaultdynamicsecret",
       informer: ctx.informers.dynamicSecrets,

@@ -264,3 +264,32 @@ test("client cache keys follow VSO's shape and change with generations", () => {
   assert.notEqual(k1, clientCacheKey("kubernetes", "auth", 2, "conn", 1, "sa"));
   assert.notEqual(k1, clientCacheKey("kubernetes", "auth", 1, "conn", 1, "other-sa"));
 });
+
+test("PKI issue path (issuerRef uses the documented .../issuer/<ref>/issue/<role>) and request body", async () => {
+  const { pkiIssuePath, pkiRequestBody, pkiRenewIn } = await import(
+    "../../src/operator/controllers/vaultpkisecret.ts"
+  );
+  const base = { mount: "/pki/", role: "web", destination: { name: "d" } };
+  assert.equal(pkiIssuePath(base), "pki/issue/web");
+  assert.equal(pkiIssuePath({ ...base, issuerRef: "root-2026" }), "pki/issuer/root-2026/issue/web");
+  assert.deepEqual(
+    pkiRequestBody({
+      ...base,
+      commonName: "a",
+      altNames: ["b", "c"],
+      ipSans: [],
+      ttl: "1h",
+      excludeCNFromSans: false,
+    }),
+    {
+      remove_roots_from_chain: true,
+      common_name: "a",
+      alt_names: "b,c",
+      ttl: "1h",
+    },
+  );
+  const now = Date.parse("2026-01-01T00:00:00Z");
+  assert.equal(pkiRenewIn(now / 1000 + 3, 5000, now), 1000, "already in the window: issue now, not stuck");
+  const due = pkiRenewIn(now / 1000 + 100, 10_000, now);
+  assert.ok(due <= 90_000 && due >= 85_500);
+});
