@@ -22,6 +22,9 @@ export class OperatorMetrics {
   readonly clientOpTime: Histogram<"operation" | "vault_connection">;
   readonly rolloutRestarts: Counter<"namespace" | "kind" | "result">;
   readonly secretWrites: Counter<"controller" | "action">;
+  readonly leaseRenewals: Counter<"result">;
+  readonly leaseExpiry: Gauge<"namespace" | "name">;
+  readonly leasesHeld: Gauge;
 
   constructor(cfg: OperatorConfig) {
     const r = this.registry;
@@ -135,6 +138,23 @@ export class OperatorMetrics {
       name: "vso_destination_secret_writes_total",
       help: "Writes of destination Secrets (created, updated, recreated).",
       labelNames: ["controller", "action"],
+      registers: [r],
+    });
+    this.leaseRenewals = new Counter({
+      name: "vso_lease_renewals_total",
+      help: "Lease renewals of VaultDynamicSecrets by result (success, truncated, refused).",
+      labelNames: ["result"],
+      registers: [r],
+    });
+    this.leaseExpiry = new Gauge({
+      name: "vso_lease_expiration_timestamp_seconds",
+      help: "When the lease held by a VaultDynamicSecret expires (Unix time); time to expiry is this minus time().",
+      labelNames: ["namespace", "name"],
+      registers: [r],
+    });
+    this.leasesHeld = new Gauge({
+      name: "vso_leases_held",
+      help: "Vault leases currently held by VaultDynamicSecrets of this operator.",
       registers: [r],
     });
   }

@@ -159,7 +159,7 @@ test("the walkthrough's full workflow: dynamic PostgreSQL credentials renew, rot
     "myapp-deployment.yaml",
   ];
   t.after(() => removeSeedObjects(env, [...files].reverse()));
-  await startOperator(t, env, {
+  const mgr = await startOperator(t, env, {
     namespaces: ["default"],
     operatorNamespace: "vault-secrets-operator-system",
   });
@@ -235,6 +235,17 @@ test("the walkthrough's full workflow: dynamic PostgreSQL credentials renew, rot
   assert.ok(afterLogin.ok, "the new credentials log in");
   const stamp = await eventually("restart stamp on myapp", () => restartedAt(env, "myapp"), 5000);
   assert.ok(!Number.isNaN(Date.parse(stamp)));
+
+  // The metrics tell the same story.
+  const metrics = await (await fetch(mgr.metricsUrl!)).text();
+  const renewedCount = Number(/^vso_lease_renewals_total\{result="success"\} (\d+)/m.exec(metrics)?.[1] ?? 0);
+  assert.ok(renewedCount >= 2, `vso_lease_renewals_total{result="success"} = ${renewedCount}`);
+  assert.match(metrics, /^vso_lease_renewals_total\{result="truncated"\} [1-9]/m);
+  assert.match(metrics, /^vso_leases_held 1$/m);
+  assert.match(
+    metrics,
+    /^vso_lease_expiration_timestamp_seconds\{namespace="default",name="myapp-db-creds"\} \d+/m,
+  );
 
   // Deleting the resource (revoke: true) revokes the lease: the credentials stop working.
   await kubectl(env, ["delete", "-f", join(FIX, "dynamic-secret-example.yaml")]);

@@ -96,6 +96,8 @@ export class VaultDynamicSecretReconciler {
   private readonly metaSeen = new Map<string, string>();
   private readonly lastSeenRV = new Map<string, string>();
   private readonly statuses = new StatusMemory<VaultDynamicSecretStatus>();
+  /** Leases held, per resource: what vso_leases_held counts. */
+  private readonly held = new Set<string>();
 
   constructor(ctx: OperatorContext) {
     this.ctx = ctx;
@@ -122,6 +124,10 @@ export class VaultDynamicSecretReconciler {
     this.lastSeenRV.delete(k);
     this.statuses.forget(k);
     this.ctx.backoff.reset(k);
+    this.held.delete(k);
+    this.ctx.metrics.leasesHeld.set(this.held.size);
+    const [namespace, name] = k.split("/");
+    this.ctx.metrics.leaseExpiry.remove({ namespace, name });
   }
 
   async reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined> {
@@ -190,7 +196,10 @@ export class VaultDynamicSecretReconciler {
             spec.renewalPercent ?? 67,
             leaseJitter(lease.id, status.lastRenewalTime),
           );
-          if (Date.now() < due) return this.done(key, { requeueAfterMs: Math.max(1000, due - Date.now()) });
+          if (Date.now() < due) {
+            this.trackLease(k, renewedAt, ttl); // also after a restart, before the first renewal
+            return this.done(key, { requeueAfterMs: Math.max(1000, due - Date.now()) });
+          }
           if (lease.renewable) {
             const renewed = await this.renew(client, vaultNs, lease.id, ttl);
             if (renewed.ok) {
@@ -211,6 +220,8 @@ export class VaultDynamicSecretReconciler {
               this.statuses.remember(k, vds.metadata.uid, status);
               rec.normal(obj, EventReason.SecretLeaseRenewal, `Lease renewed (${renewed.ttl}s)`);
               ctx.metrics.secretWrites.inc({ controller: "vaultdynamicsecret", action: "renewed" });
+              ctx.metrics.leaseRenewals.inc({ result: "success" });
+              this.trackLease(k, now, renewed.ttl);
               const next = renewalDueAt(
                 now,
                 renewed.ttl,
@@ -244,6 +255,13 @@ export class VaultDynamicSecretReconciler {
     }
   }
 
+  private trackLease(k: string, fromMs: number, ttlS: number): void {
+    this.held.add(k);
+    this.ctx.metrics.leasesHeld.set(this.held.size);
+    const [namespace, name] = k.split("/");
+    this.ctx.metrics.leaseExpiry.set({ namespace, name }, Math.round(fromMs / 1000 + ttlS));
+  }
+
   private done(key: { namespace: string; name: string }, res: ReconcileResult | undefined) {
     this.ctx.backoff.reset(`${key.namespace}/${key.name}`);
     this.ctx.metrics.resourceStatus.set(
@@ -267,10 +285,14 @@ export class VaultDynamicSecretReconciler {
         "renew",
       );
       const ttl = Number(res.json?.lease_duration ?? 0);
-      if (ttl < increment) return { ok: false, why: `lease renewal truncated to ${ttl}s (max TTL reached)` };
+      if (ttl < increment) {
+        this.ctx.metrics.leaseRenewals.inc({ result: "truncated" });
+        return { ok: false, why: `lease renewal truncated to ${ttl}s (max TTL reached)` };
+      }
       return { ok: true, ttl };
     } catch (err) {
       if (err instanceof VaultApiError && err.status >= 400 && err.status < 500) {
+        this.ctx.metrics.leaseRenewals.inc({ result: "refused" });
         return { ok: false, why: `lease renewal refused: ${err.message}` };
       }
       throw err; // Vault unreachable: keep the credentials, retry with backoff
@@ -387,6 +409,7 @@ export class VaultDynamicSecretReconciler {
     status.lastGeneration = generation;
     status.lastRuntimePodUID = RUNTIME_UID;
     status.secretLease = leaseOf(res);
+    if (status.secretLease.id) this.trackLease(k, now, status.secretLease.duration ?? 0);
     status.vaultClientMeta = { cacheKey: client.cacheKey, id: client.id };
     status.conditions = syncConditions(
       status.conditions,
