@@ -214,3 +214,33 @@ test("a 403 after a role's policies change triggers a fresh login (VSO #1185)", 
   });
   assert.equal(decoded(await waitForSecret(env, ns, "r", () => true, 20_000)).k, "after-relogin");
 });
+
+test("VaultAuthGlobal: a VaultAuth that only references the default global logs in with its settings", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "glob");
+  const role = await vaultRoleFor(env, ns);
+  await defaultConnectionAndAuth(env, ns, role);
+  await env.kube.create(VSO.VaultAuthGlobal, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultAuthGlobal",
+    metadata: { name: "default" },
+    spec: {
+      vaultConnectionRef: "default",
+      defaultAuthMethod: "kubernetes",
+      defaultMount: "kubernetes",
+      kubernetes: { role, serviceAccount: "app" },
+    },
+  });
+  await env.kube.create(VSO.VaultAuth, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultAuth",
+    metadata: { name: "inherits" },
+    spec: { vaultAuthGlobalRef: { allowDefault: true } },
+  });
+  await kvPut(env, `${ns}/s`, { k: "from-global" });
+  await startOperator(t, env, { namespaces: [ns] });
+  await env.kube.create(VSO.VaultStaticSecret, ns, vssBody(ns, "g", "inherits"));
+  assert.equal(decoded(await waitForSecret(env, ns, "g")).k, "from-global");
+  const c = await waitForCondition(env, "VaultAuth", ns, "inherits", "Available", "True");
+  assert.match(c.message, new RegExp(`VaultAuthGlobal ${ns}/default`));
+});

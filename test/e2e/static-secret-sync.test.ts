@@ -228,3 +228,14 @@ test("an invalid RE2 pattern is reported on the resource, naming the field", asy
   assert.match(c.message, /transformation\.includes/);
   assert.equal(await env.kube.getOrNull(CORE.secrets, ns, "bad"), null);
 });
+
+test("--global-transformation-options=exclude-raw drops _raw everywhere", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "noraw");
+  const role = await vaultRoleFor(env, ns);
+  await defaultConnectionAndAuth(env, ns, role);
+  await startOperator(t, env, { namespaces: [ns], args: ["--global-transformation-options=exclude-raw"] });
+  await kvPut(env, `${ns}/x`, { k: "v" });
+  await vss(env, ns, "x", { path: `${ns}/x`, destination: { name: "x", create: true } });
+  assert.deepEqual(Object.keys(decoded(await waitForSecret(env, ns, "x"))), ["k"]);
+});
