@@ -1,7 +1,8 @@
 // Helpers shared by the secret controllers: condition sets, error
 // classification (configuration problem vs. Vault trouble) and fields.
-import { ConditionReason, ConditionType } from "../../api/index.ts";
-import { KubeApiError } from "../../kube/client.ts";
+import type { RolloutRestartTarget } from "../../api/index.ts";
+import { ConditionReason, ConditionType, EventReason, OwnerLabel } from "../../api/index.ts";
+import { KubeApiError, type KubeObject } from "../../kube/client.ts";
 import { boolStatus, type Condition, setCondition } from "../../runtime/conditions.ts";
 import type { VaultClient } from "../../vault/client.ts";
 import { ConnectionConfigError } from "../../vault/connection.ts";
@@ -10,6 +11,7 @@ import { AuthConfigError } from "../../vault/login.ts";
 import type { OperatorContext } from "../context.ts";
 import { DestinationError } from "../destination.ts";
 import { RefError, type ResolvedAuth, resolveConnection, resolveVaultAuthFor } from "../refs.ts";
+import { rolloutRestart } from "../rollout.ts";
 import { SecretDataError } from "../secret-data.ts";
 
 export type ErrorClass = "config" | "vault" | "kubernetes";
@@ -100,4 +102,68 @@ export function syncConditions(
 
 export function isVaultNotFound(err: unknown): boolean {
   return err instanceof VaultApiError && err.status === 404;
+}
+
+/**
+ * Restarts a resource's rolloutRestartTargets, with events and metrics, and
+ * returns the conditions with RolloutRestart set to the outcome.
+ */
+export async function restartWorkloads(
+  ctx: OperatorContext,
+  kind: string,
+  obj: KubeObject,
+  targets: RolloutRestartTarget[],
+  conditions: Condition[] | undefined,
+): Promise<Condition[] | undefined> {
+  if (targets.length === 0) return conditions;
+  const rec = ctx.recorder(kind);
+  const namespace = obj.metadata.namespace ?? "";
+  const failures: string[] = [];
+  for (const target of targets) {
+    try {
+      await rolloutRestart(ctx.kube, namespace, target);
+      ctx.metrics.rolloutRestarts.inc({ namespace, kind: target.kind, result: "success" });
+      rec.normal(
+        obj,
+        EventReason.RolloutRestartTriggered,
+        `Rollout restart triggered for ${target.kind}/${target.name}`,
+      );
+    } catch (err) {
+      const why = err instanceof Error ? err.message : String(err);
+      failures.push(`${target.kind}/${target.name}: ${why}`);
+      ctx.metrics.rolloutRestarts.inc({ namespace, kind: target.kind, result: "error" });
+      rec.warning(
+        obj,
+        EventReason.RolloutRestartFailed,
+        `Rollout restart failed for ${target.kind}/${target.name}: ${why}`,
+      );
+    }
+  }
+  return setCondition(conditions, {
+    type: ConditionType.RolloutRestart,
+    status: boolStatus(failures.length === 0),
+    reason:
+      failures.length === 0 ? EventReason.RolloutRestartTriggered : EventReason.RolloutRestartTriggeredFailed,
+    message: failures.length === 0 ? "Rollout restart triggered" : failures.join("; "),
+    observedGeneration: obj.metadata.generation,
+  });
+}
+
+/**
+ * The key of the resource that owns a destination Secret from a watch event,
+ * or undefined when no resource owns it or the event is our own last write.
+ */
+export function ownerKeyOfSecretEvent(
+  candidates: (KubeObject & { spec: { destination: { name: string } } })[],
+  secret: KubeObject,
+  deleted: boolean,
+  lastSeenRV: Map<string, string>,
+): string | undefined {
+  const uid = secret.metadata.labels?.[OwnerLabel.OwnerRefUID];
+  if (!uid) return undefined;
+  const owner = candidates.find((v) => v.metadata.uid === uid);
+  if (!owner || owner.spec.destination.name !== secret.metadata.name) return undefined;
+  const key = `${owner.metadata.namespace}/${owner.metadata.name}`;
+  if (!deleted && lastSeenRV.get(key) === secret.metadata.resourceVersion) return undefined;
+  return key;
 }

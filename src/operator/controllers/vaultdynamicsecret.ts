@@ -15,7 +15,7 @@ import { createHash, randomUUID } from "node:crypto";
 import type { VaultDynamicSecret, VaultDynamicSecretStatus } from "../../api/index.ts";
 import { ConditionType, EventReason, Finalizer, OwnerLabel } from "../../api/index.ts";
 import { CORE, type KubeObject } from "../../kube/client.ts";
-import { boolStatus, setCondition } from "../../runtime/conditions.ts";
+import { setCondition } from "../../runtime/conditions.ts";
 import type { Controller, ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { parseDuration } from "../../util/duration.ts";
@@ -33,9 +33,15 @@ import {
 import { type Owner, pruneOrphans, type SecretObject, writeDestination } from "../destination.ts";
 import { macEqual, secretDataMAC } from "../hmac.ts";
 import { VSO } from "../resources.ts";
-import { rolloutRestart } from "../rollout.ts";
 import { buildSecretData } from "../secret-data.ts";
-import { classify, errorField, syncConditions, vaultClientFor } from "./common.ts";
+import {
+  classify,
+  errorField,
+  ownerKeyOfSecretEvent,
+  restartWorkloads,
+  syncConditions,
+  vaultClientFor,
+} from "./common.ts";
 import { renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultDynamicSecret";
@@ -108,14 +114,9 @@ export class VaultDynamicSecretReconciler {
   }
 
   onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void {
-    const uid = secret.metadata.labels?.[OwnerLabel.OwnerRefUID];
-    if (!uid || !this.controller) return;
     const ns = secret.metadata.namespace ?? "";
-    const owner = this.informer.list(ns).find((v) => v.metadata.uid === uid);
-    if (!owner || owner.spec.destination.name !== secret.metadata.name) return;
-    const key = `${ns}/${owner.metadata.name}`;
-    if (!deleted && this.lastSeenRV.get(key) === secret.metadata.resourceVersion) return;
-    this.controller.enqueue(key, "high");
+    const key = ownerKeyOfSecretEvent(this.informer.list(ns), secret, deleted, this.lastSeenRV);
+    if (key) this.controller?.enqueue(key, "high");
   }
 
   private forget(k: string): void {
@@ -420,7 +421,15 @@ export class VaultDynamicSecretReconciler {
     );
     const rec = ctx.recorder(KIND);
     rec.normal(obj, EventReason.SecretSynced, `Secret synced, reason: ${reason}`);
-    if (reason !== "InitialSync") await this.restartTargets(vds, status);
+    if (reason !== "InitialSync") {
+      status.conditions = await restartWorkloads(
+        ctx,
+        KIND,
+        vds,
+        vds.spec.rolloutRestartTargets ?? [],
+        status.conditions,
+      );
+    }
     await updateStatus(ctx.kube, VSO.VaultDynamicSecret, obj, status);
     this.statuses.remember(k, vds.metadata.uid, status);
     await ensureFinalizer(ctx.kube, VSO.VaultDynamicSecret, obj, Finalizer.VaultDynamicSecret).catch(
@@ -506,8 +515,14 @@ export class VaultDynamicSecretReconciler {
           rotated ? EventReason.SecretRotated : EventReason.SecretSynced,
           rotated ? "Static credentials rotated" : `Secret synced, reason: ${reason ?? "InitialSync"}`,
         );
-      if (rotated || (reason !== undefined && reason !== "InitialSync" && status.lastGeneration)) {
-        if (rotated) await this.restartTargets(vds, status);
+      if (rotated) {
+        status.conditions = await restartWorkloads(
+          ctx,
+          KIND,
+          vds,
+          vds.spec.rolloutRestartTargets ?? [],
+          status.conditions,
+        );
       }
     }
     const now = Date.now();
@@ -546,53 +561,6 @@ export class VaultDynamicSecretReconciler {
       { namespace: owner.namespace, name: owner.name },
       { requeueAfterMs: Math.max(500, Math.min(untilRotation, poll)) },
     );
-  }
-
-  private async restartTargets(
-    vds: VaultDynamicSecret & KubeObject,
-    status: VaultDynamicSecretStatus,
-  ): Promise<void> {
-    const targets = vds.spec.rolloutRestartTargets ?? [];
-    if (targets.length === 0) return;
-    const rec = this.ctx.recorder(KIND);
-    const failures: string[] = [];
-    for (const target of targets) {
-      try {
-        await rolloutRestart(this.ctx.kube, vds.metadata.namespace ?? "", target);
-        this.ctx.metrics.rolloutRestarts.inc({
-          namespace: vds.metadata.namespace ?? "",
-          kind: target.kind,
-          result: "success",
-        });
-        rec.normal(
-          vds,
-          EventReason.RolloutRestartTriggered,
-          `Rollout restart triggered for ${target.kind}/${target.name}`,
-        );
-      } catch (err) {
-        failures.push(`${target.kind}/${target.name}: ${errorMessage(err)}`);
-        this.ctx.metrics.rolloutRestarts.inc({
-          namespace: vds.metadata.namespace ?? "",
-          kind: target.kind,
-          result: "error",
-        });
-        rec.warning(
-          vds,
-          EventReason.RolloutRestartFailed,
-          `Rollout restart failed for ${target.kind}/${target.name}: ${errorMessage(err)}`,
-        );
-      }
-    }
-    status.conditions = setCondition(status.conditions, {
-      type: ConditionType.RolloutRestart,
-      status: boolStatus(failures.length === 0),
-      reason:
-        failures.length === 0
-          ? EventReason.RolloutRestartTriggered
-          : EventReason.RolloutRestartTriggeredFailed,
-      message: failures.length === 0 ? "Rollout restart triggered" : failures.join("; "),
-      observedGeneration: vds.metadata.generation,
-    });
   }
 
   private async pruneOld(vds: VaultDynamicSecret & KubeObject, owner: Owner): Promise<void> {

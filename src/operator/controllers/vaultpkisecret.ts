@@ -28,9 +28,15 @@ import {
 import { isOwnedBy, type Owner, pruneOrphans, type SecretObject, writeDestination } from "../destination.ts";
 import { macEqual, secretDataMAC } from "../hmac.ts";
 import { VSO } from "../resources.ts";
-import { rolloutRestart } from "../rollout.ts";
 import { buildSecretData, fromSecretData } from "../secret-data.ts";
-import { classify, errorField, syncConditions, vaultClientFor } from "./common.ts";
+import {
+  classify,
+  errorField,
+  ownerKeyOfSecretEvent,
+  restartWorkloads,
+  syncConditions,
+  vaultClientFor,
+} from "./common.ts";
 import { renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultPKISecret";
@@ -97,14 +103,9 @@ export class VaultPKISecretReconciler {
   }
 
   onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void {
-    const uid = secret.metadata.labels?.[OwnerLabel.OwnerRefUID];
-    if (!uid || !this.controller) return;
     const ns = secret.metadata.namespace ?? "";
-    const owner = this.informer.list(ns).find((v) => v.metadata.uid === uid);
-    if (!owner || owner.spec.destination.name !== secret.metadata.name) return;
-    const key = `${ns}/${owner.metadata.name}`;
-    if (!deleted && this.lastSeenRV.get(key) === secret.metadata.resourceVersion) return;
-    this.controller.enqueue(key, "high");
+    const key = ownerKeyOfSecretEvent(this.informer.list(ns), secret, deleted, this.lastSeenRV);
+    if (key) this.controller?.enqueue(key, "high");
   }
 
   async reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined> {
@@ -263,7 +264,15 @@ export class VaultPKISecretReconciler {
       first ? EventReason.SecretSynced : EventReason.SecretRotated,
       `Certificate ${d.serial_number} issued (${reason})`,
     );
-    if (!first) await this.restartTargets(vps);
+    if (!first) {
+      status.conditions = await restartWorkloads(
+        ctx,
+        KIND,
+        vps,
+        spec.rolloutRestartTargets ?? [],
+        status.conditions,
+      );
+    }
     this.statuses.remember(k, vps.metadata.uid, status);
     await updateStatus(ctx.kube, VSO.VaultPKISecret, vps, status);
     if (previousSerial && spec.revoke && previousSerial !== d.serial_number) {
@@ -283,36 +292,6 @@ export class VaultPKISecretReconciler {
       1,
     );
     return { requeueAfterMs: pkiRenewIn(expiration, offsetMs) };
-  }
-
-  private async restartTargets(vps: VaultPKISecret & KubeObject): Promise<void> {
-    for (const target of vps.spec.rolloutRestartTargets ?? []) {
-      const rec = this.ctx.recorder(KIND);
-      try {
-        await rolloutRestart(this.ctx.kube, vps.metadata.namespace ?? "", target);
-        this.ctx.metrics.rolloutRestarts.inc({
-          namespace: vps.metadata.namespace ?? "",
-          kind: target.kind,
-          result: "success",
-        });
-        rec.normal(
-          vps,
-          EventReason.RolloutRestartTriggered,
-          `Rollout restart triggered for ${target.kind}/${target.name}`,
-        );
-      } catch (err) {
-        this.ctx.metrics.rolloutRestarts.inc({
-          namespace: vps.metadata.namespace ?? "",
-          kind: target.kind,
-          result: "error",
-        });
-        rec.warning(
-          vps,
-          EventReason.RolloutRestartFailed,
-          `Rollout restart failed for ${target.kind}/${target.name}: ${errorMessage(err)}`,
-        );
-      }
-    }
   }
 
   private async revokeSerial(

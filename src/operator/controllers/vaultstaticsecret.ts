@@ -5,9 +5,8 @@
 // a rename, and records the outcome in status.conditions and Events. When
 // Vault is unreachable or refuses, the destination is left exactly as it was.
 import type { VaultStaticSecret, VaultStaticSecretStatus } from "../../api/index.ts";
-import { ConditionType, EventReason, Finalizer, OwnerLabel } from "../../api/index.ts";
+import { EventReason, Finalizer, OwnerLabel } from "../../api/index.ts";
 import { CORE, type KubeObject } from "../../kube/client.ts";
-import { boolStatus, setCondition } from "../../runtime/conditions.ts";
 import type { Controller, ReconcileResult } from "../../runtime/controller.ts";
 import { parseDuration } from "../../util/duration.ts";
 import { configErrorRequeue, jitteredRefresh } from "../backoff.ts";
@@ -22,9 +21,16 @@ import {
 import { isOwnedBy, type Owner, pruneOrphans, type SecretObject, writeDestination } from "../destination.ts";
 import { macEqual, secretDataMAC } from "../hmac.ts";
 import { VSO } from "../resources.ts";
-import { rolloutRestart } from "../rollout.ts";
 import { buildSecretData, fromSecretData } from "../secret-data.ts";
-import { classify, errorField, isVaultNotFound, syncConditions, vaultClientFor } from "./common.ts";
+import {
+  classify,
+  errorField,
+  isVaultNotFound,
+  ownerKeyOfSecretEvent,
+  restartWorkloads,
+  syncConditions,
+  vaultClientFor,
+} from "./common.ts";
 import { renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultStaticSecret";
@@ -48,15 +54,9 @@ export class VaultStaticSecretReconciler {
 
   /** Called for owned-Secret watch events: enqueue the owner unless the event is our own write. */
   onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void {
-    const uid = secret.metadata.labels?.[OwnerLabel.OwnerRefUID];
-    if (!uid || !this.controller) return;
     const ns = secret.metadata.namespace ?? "";
-    const owner = this.informer.list(ns).find((v) => v.metadata.uid === uid);
-    if (!owner) return;
-    const key = `${ns}/${owner.metadata.name}`;
-    if (!deleted && this.lastSeenRV.get(key) === secret.metadata.resourceVersion) return;
-    if (owner.spec.destination.name !== secret.metadata.name) return;
-    this.controller.enqueue(key, "high");
+    const key = ownerKeyOfSecretEvent(this.informer.list(ns), secret, deleted, this.lastSeenRV);
+    if (key) this.controller?.enqueue(key, "high");
   }
 
   async reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined> {
@@ -206,41 +206,10 @@ export class VaultStaticSecretReconciler {
 
       let conditions = syncConditions(status.conditions, KIND, true, "Secret synced", generation);
       const dataChanged = hmacOn && Boolean(prevMAC) && !macEqual(mac, prevMAC);
-      if (dataChanged && (spec.rolloutRestartTargets ?? []).length > 0) {
-        const failures: string[] = [];
-        for (const target of spec.rolloutRestartTargets ?? []) {
-          try {
-            await rolloutRestart(ctx.kube, key.namespace, target);
-            ctx.metrics.rolloutRestarts.inc({
-              namespace: key.namespace,
-              kind: target.kind,
-              result: "success",
-            });
-            rec.normal(
-              obj,
-              EventReason.RolloutRestartTriggered,
-              `Rollout restart triggered for ${target.kind}/${target.name}`,
-            );
-          } catch (err) {
-            failures.push(`${target.kind}/${target.name}: ${errorMessage(err)}`);
-            ctx.metrics.rolloutRestarts.inc({ namespace: key.namespace, kind: target.kind, result: "error" });
-            rec.warning(
-              obj,
-              EventReason.RolloutRestartFailed,
-              `Rollout restart failed for ${target.kind}/${target.name}: ${errorMessage(err)}`,
-            );
-          }
-        }
-        conditions = setCondition(conditions, {
-          type: ConditionType.RolloutRestart,
-          status: boolStatus(failures.length === 0),
-          reason:
-            failures.length === 0
-              ? EventReason.RolloutRestartTriggered
-              : EventReason.RolloutRestartTriggeredFailed,
-          message: failures.length === 0 ? "Rollout restart triggered" : failures.join("; "),
-          observedGeneration: generation,
-        });
+      if (dataChanged) {
+        conditions =
+          (await restartWorkloads(ctx, KIND, obj, spec.rolloutRestartTargets ?? [], conditions)) ??
+          conditions;
       }
       if (wrote) {
         rec.normal(
