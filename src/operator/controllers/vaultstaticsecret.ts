@@ -105,15 +105,10 @@ export class VaultStaticSecretReconciler {
       // Read the KV secret.
       const mount = spec.mount.replace(/^\/+|\/+$/g, "");
       const path = spec.path.replace(/^\/+/, "");
-      let apiPath: string;
-      if (spec.type === "kv-v2") {
-        apiPath = `${mount}/data/${path}`;
-        if (spec.version) apiPath += `?version=${spec.version}`;
-      } else {
-        apiPath = `${mount}/${path}`;
-      }
+      const apiPath = spec.type === "kv-v2" ? `${mount}/data/${path}` : `${mount}/${path}`;
+      const query = spec.type === "kv-v2" && spec.version ? { version: String(spec.version) } : undefined;
       const ns = spec.namespace || resolved.spec.namespace;
-      const resp = await client.request<unknown>("GET", apiPath, { namespace: ns, keepNumbers: true });
+      const resp = await client.request<unknown>("GET", apiPath, { namespace: ns, keepNumbers: true, query });
       const body = resp.json as { data?: unknown } | undefined;
       const respData = (body?.data ?? null) as Record<string, unknown> | null;
       let secrets: Record<string, unknown>;
