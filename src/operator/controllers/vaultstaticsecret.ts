@@ -66,7 +66,6 @@ export class VaultStaticSecretReconciler {
     if (!vss) {
       this.lastSeenRV.delete(k);
       this.statuses.forget(k);
-      ctx.backoff.reset(k);
       ctx.metrics.resourceStatus.remove({
         controller: "vaultstaticsecret",
         name: key.name,
@@ -226,7 +225,6 @@ export class VaultStaticSecretReconciler {
       await ensureFinalizer(ctx.kube, VSO.VaultStaticSecret, obj, Finalizer.VaultStaticSecret).catch(
         () => {},
       );
-      ctx.backoff.reset(k);
       ctx.metrics.resourceStatus.set(
         { controller: "vaultstaticsecret", name: key.name, namespace: key.namespace },
         1,
@@ -258,7 +256,9 @@ export class VaultStaticSecretReconciler {
         0,
       );
       ctx.log.info({ controller: "vaultstaticsecret", key: k, reason, error: message }, "sync failed");
-      return { requeueAfterMs: cls === "config" ? configErrorRequeue() : ctx.backoff.next(k) };
+      return cls === "config"
+        ? { failure: "configuration", requeueAfterMs: configErrorRequeue() }
+        : { failure: "transient" };
     }
   }
 }
