@@ -2,8 +2,8 @@
 // calling the kind's reconciler with a "namespace/name" key. A reconciler never
 // sleeps: it returns when to look again, or how it failed, and the queue
 // decides the retry:
-// - a transient failure the reconciler reports (`failure: "transient"`, e.g.
-//   Vault unreachable) is retried with VSO's per-key exponential backoff (the
+// - a transient failure the reconciler reports (`failure: "transient"`, or a
+//   thrown TransientError; e.g. Vault unreachable) is retried with VSO's per-key exponential backoff (the
 //   --backoff-* flags), and no more once --backoff-max-elapsed-time has passed;
 // - an unexpected thrown error is retried with the queue's rate limiter
 //   (client-go's, from 5 ms), as controller-runtime does;
@@ -15,7 +15,7 @@
 // Outcomes are reported with controller-runtime's result labels.
 import type { Logger } from "pino";
 import { type BackoffPolicy, ExponentialBackoff } from "./backoff.ts";
-import { ConfigurationError } from "./errors.ts";
+import { ConfigurationError, TransientError } from "./errors.ts";
 import { type Priority, RateLimiter, type RateLimiterOptions, WorkQueue } from "./workqueue.ts";
 
 export interface ReconcileResult {
@@ -105,7 +105,7 @@ export class Controller {
     }
   }
 
-  /** A reconcile that threw: terminal for a ConfigurationError, rate-limited retry otherwise. */
+  /** A reconcile that threw: terminal for a ConfigurationError, backoff for a TransientError, else rate-limited. */
   private failed(key: string, err: unknown): ReconcileOutcome {
     this.backoff.reset(key);
     if (err instanceof ConfigurationError) {
@@ -115,6 +115,10 @@ export class Controller {
         "reconcile failed on the resource's configuration: waiting for a change",
       );
       return "error";
+    }
+    if (err instanceof TransientError) {
+      this.opts.log.error({ controller: this.name, key, err: message(err) }, "reconcile failed");
+      return this.settle(key, { failure: "transient" });
     }
     const delay = this.queue.addRateLimited(key);
     this.opts.log.error(

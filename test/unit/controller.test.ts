@@ -7,7 +7,7 @@ import { test } from "node:test";
 import pino from "pino";
 import { ExponentialBackoff } from "../../src/runtime/backoff.ts";
 import { Controller, type ReconcileOutcome, type ReconcileResult } from "../../src/runtime/controller.ts";
-import { ConfigurationError } from "../../src/runtime/errors.ts";
+import { ConfigurationError, TransientError } from "../../src/runtime/errors.ts";
 
 const log = pino({ level: "silent" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,6 +75,15 @@ test("a thrown ConfigurationError is terminal too; any other throw is retried", 
   await c.stop();
   assert.equal(calls.length, 2);
   assert.deepEqual(outcomes, ["error", "error"]);
+});
+
+test("a thrown TransientError backs off like a reported transient failure", async () => {
+  const { c, calls, outcomes } = harness((n) => (n === 1 ? new TransientError("vault down") : undefined));
+  c.enqueue("ns/a");
+  await sleep(100);
+  await c.stop();
+  assert.deepEqual(outcomes, ["error", "success"]);
+  assert.ok(calls[1] - calls[0] >= 18, `retried after the backoff interval (${calls[1] - calls[0]} ms)`);
 });
 
 test("a configuration failure may ask for a recheck", async () => {
