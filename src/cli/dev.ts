@@ -1,6 +1,7 @@
 // `vso dev ...` and `vso demo`.
 import { spawn } from "node:child_process";
-import { resolve } from "node:path";
+import { existsSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { demo } from "../dev/demo.ts";
 import { defaultStateDir, down, envExports, envVars, readState, summary, up } from "../dev/environment.ts";
@@ -9,34 +10,39 @@ import {
   ensureNetns,
   insideNetns,
   netnsName,
+  netnsPath,
   nodeUnsupportedReason,
   runInNetns,
 } from "../dev/node/netns.ts";
 
-const USAGE = "usage: vso dev up [--with-node] | env | exec -- CMD [ARGS...] | down   [--dir DIR]";
+const USAGE = "usage: vso dev up [--with-node] | env | exec -- CMD [ARGS...] | down | demo [--no-node]   [--dir DIR]";
 
 /**
- * `up --with-node` creates the environment's network namespace and runs the
- * rest of `up` inside it (every daemon it starts inherits the namespace).
+ * `up --with-node` and `demo` create the environment's network namespace and
+ * run the rest of the command inside it (every daemon started inherits it).
  */
+async function inNetns(dir: string, argv: string[], log: (l: string) => void): Promise<number> {
+  const ns = netnsName(dir);
+  const fresh = !existsSync(netnsPath(ns));
+  ensureNetns(ns);
+  if (fresh) log(`network namespace ${ns}: loopback and its own bridges only, no route out`);
+  const code = await runInNetns(ns, process.execPath, [
+    "--disable-warning=ExperimentalWarning",
+    resolve(import.meta.dirname, "main.ts"),
+    "dev",
+    ...argv,
+  ]);
+  if (code !== 0 && fresh && !existsSync(join(dir, "state.json"))) deleteNetns(ns);
+  return code;
+}
+
 async function upWithNode(dir: string, argv: string[], log: (l: string) => void): Promise<number> {
   const why = nodeUnsupportedReason();
   if (why) {
     console.error(`vso: --with-node: ${why}; without --with-node the control-plane-only environment works`);
     return 1;
   }
-  const ns = netnsName(dir);
-  ensureNetns(ns);
-  log(`network namespace ${ns}: loopback and its own bridges only, no route out`);
-  const code = await runInNetns(ns, process.execPath, [
-    "--disable-warning=ExperimentalWarning",
-    resolve(import.meta.dirname, "main.ts"),
-    "dev",
-    "up",
-    ...argv,
-  ]);
-  if (code !== 0) deleteNetns(ns);
-  return code;
+  return await inNetns(dir, ["up", ...argv], log);
 }
 
 /** Runs a command with the environment's variables, inside its network namespace when it has a node. */
@@ -64,15 +70,24 @@ export async function devCommand(argv: string[]): Promise<number> {
       "db-default-ttl": { type: "string" },
       "db-max-ttl": { type: "string" },
       "with-node": { type: "boolean", default: false },
+      "no-node": { type: "boolean", default: false },
     },
     allowPositionals: false,
   });
   const dir = resolve(values.dir ?? defaultStateDir());
   const log = (line: string) => console.error(`[vso dev] ${line}`);
   switch (sub) {
-    case "demo":
-      console.log(await demo(dir, log));
+    case "demo": {
+      // The playground is the walkthrough on a real node where the machine allows it.
+      const why = values["no-node"] ? undefined : nodeUnsupportedReason();
+      const withNode = !values["no-node"] && !why;
+      if (why) log(`no local node (${why}): the playground runs the operator as a process instead`);
+      if (withNode && !insideNetns(netnsName(dir))) {
+        return await inNetns(dir, ["demo", "--dir", dir], log);
+      }
+      console.log(await demo(dir, log, { withNode }));
       return 0;
+    }
     case "up": {
       if (values["with-node"] && !insideNetns(netnsName(dir))) {
         const args = ["--with-node", "--dir", dir];

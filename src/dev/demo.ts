@@ -9,6 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { CORE, KubeClient } from "../kube/client.ts";
 import { freePort } from "../util/net.ts";
+import { demoOnNode } from "./demo-node.ts";
 import { type DevState, defaultStateDir, readState, stateFile, summary, up } from "./environment.ts";
 import { REPO_ROOT, toolPaths } from "./paths.ts";
 import { isAlive, startDaemon, trackedProcesses } from "./processes.ts";
@@ -71,8 +72,18 @@ async function applyWalkthrough(state: DevState): Promise<void> {
   }
 }
 
-export async function demo(dir = defaultStateDir(), log: (l: string) => void = () => {}): Promise<string> {
-  const state = existsSync(stateFile(dir)) ? readState(dir) : await up({ dir, log });
+export async function demo(
+  dir = defaultStateDir(),
+  log: (l: string) => void = () => {},
+  opts: { withNode?: boolean } = {},
+): Promise<string> {
+  const existing = existsSync(stateFile(dir)) ? readState(dir) : undefined;
+  if (opts.withNode) {
+    // A running environment without a node cannot grow one: start afresh.
+    const state = existing?.node ? existing : await up({ dir, log, withNode: true });
+    return `${summary(state)}\n\n${await demoOnNode(state, log)}`;
+  }
+  const state = existing ?? (await up({ dir, log }));
   const metricsPort = await ensureOperator(state, log);
   log("applying the walkthrough's manifests");
   await applyWalkthrough(state);

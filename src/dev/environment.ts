@@ -210,6 +210,7 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
         kubeconfig: files.kubeconfig,
         caCert: files.caCert,
         kube,
+        postgresBin: tools.postgresBin,
         log,
       });
       await waitForPodsSchedulable(kube);

@@ -1,6 +1,6 @@
-// `vso demo` on its own fresh environment: the walkthrough's resources sync
-// with the operator running in the background; `vso dev down` then leaves no
-// process and no state behind.
+// `vso demo --no-node` (the playground where no node can run) on its own fresh
+// environment: the walkthrough's resources sync with the operator running in
+// the background; `vso dev down` then leaves no process and no state behind.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
@@ -12,11 +12,11 @@ import { processStartTime, trackedProcesses } from "../../src/dev/processes.ts";
 
 const run = promisify(execFile);
 
-test("vso demo syncs the walkthrough, and vso dev down leaves nothing behind", async () => {
+test("vso demo --no-node syncs the walkthrough, and vso dev down leaves nothing behind", async () => {
   const dir = join(mkdtempSync(join(cacheDir(), "demo-test-")), "env");
   const vso = join(REPO_ROOT, "bin", "vso");
   try {
-    const { stdout } = await run(vso, ["demo", "--dir", dir], { timeout: 180_000 });
+    const { stdout } = await run(vso, ["demo", "--no-node", "--dir", dir], { timeout: 180_000 });
     assert.match(stdout, /myapp-database\s+keys: _raw, host, password, port, username/);
     assert.match(stdout, /api-keys\s+keys: _raw, private_key, public_key/);
     assert.match(stdout, /myapp-db-dynamic\s+keys: _raw, password, username/);
@@ -31,7 +31,7 @@ test("vso demo syncs the walkthrough, and vso dev down leaves nothing behind", a
       "postgres",
     ]);
     // Idempotent: a second run reuses the environment and the operator.
-    const again = await run(vso, ["demo", "--dir", dir], { timeout: 120_000 });
+    const again = await run(vso, ["demo", "--no-node", "--dir", dir], { timeout: 120_000 });
     assert.match(again.stdout, /myapp-db-dynamic\s+keys/);
     assert.equal(trackedProcesses(dir).length, 6);
     const pgBase = readdirSync("/tmp").filter((d) => d.startsWith("vso-ts-pg-"));

@@ -21,6 +21,8 @@ import type { TarEntry } from "./tar.ts";
 export const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
 export const BUSYBOX_IMAGE = "docker.io/library/busybox:1.35";
 export const NODE_IMAGE = "vso-dev.local/node:24";
+/** The walkthrough's app image name; here busybox's shell with PostgreSQL 15's psql from this machine. */
+export const PSQL_IMAGE = "docker.io/library/postgres:15-alpine";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 const GROUP = "root:x:0:\nnogroup:x:65534:\n";
@@ -56,6 +58,24 @@ export function busyboxImage(busybox = "/bin/busybox"): ImageSpec {
     if (a !== "busybox") entries.push({ path: `bin/${a}`, type: "symlink", linkTarget: "busybox" });
   }
   return { name: BUSYBOX_IMAGE, entries, cmd: ["sh"] };
+}
+
+/**
+ * A shell and psql: what the walkthrough's `myapp` runs (`sh -c 'while true; do
+ * psql postgresql://... -c "SELECT version();"; ...'`), under the image name it uses.
+ */
+export function psqlImage(psql: string, busybox = "/bin/busybox"): ImageSpec {
+  const shell = busyboxImage(busybox).entries;
+  return {
+    name: PSQL_IMAGE,
+    entries: [
+      ...shell,
+      fileEntry("usr/local/bin/psql", psql),
+      ...sharedLibraries(psql).map((l) => fileEntry(l.slice(1), l)),
+    ],
+    env: ["PATH=/usr/local/bin:/bin", "PGCONNECT_TIMEOUT=5"],
+    cmd: ["sh"],
+  };
 }
 
 /** The shared libraries a dynamically linked binary loads, as (path in the image, file on this machine). */

@@ -35,7 +35,9 @@ import {
   NODE_IMAGE,
   nodeImage,
   PAUSE_IMAGE,
+  PSQL_IMAGE,
   pauseImage,
+  psqlImage,
 } from "./images.ts";
 import { bindShared, unmountAll } from "./mounts.ts";
 import { deleteNetns, envId, insideNetns, NODE_IP, netnsName } from "./netns.ts";
@@ -53,7 +55,7 @@ export interface NodeState {
   containerdState: string;
   kubeletRoot: string;
   clusterDomain: string;
-  images: { pause: string; busybox: string; node: string };
+  images: { pause: string; busybox: string; node: string; psql: string };
   /** Whether /run/containerd existed before containerd 2.x created its shim directories there. */
   runContainerdPreexisted: boolean;
 }
@@ -94,6 +96,8 @@ export interface StartNodeOptions {
   kubeconfig: string;
   caCert: string;
   kube: KubeClient;
+  /** PostgreSQL's bin directory, whose psql goes into the app image. */
+  postgresBin: string;
   log: (line: string) => void;
 }
 
@@ -152,10 +156,12 @@ export async function startNode(o: StartNodeOptions): Promise<NodeState> {
   adopt(root, "daemons", containerd.pid);
   await waitForSocket(containerdSocket(p), containerd, 30_000);
 
+  const psql = join(o.postgresBin, "psql");
   const images = {
     pause: cachedArchive(PAUSE_IMAGE, [tools.pause], () => pauseImage(tools.pause)),
     busybox: cachedArchive(BUSYBOX_IMAGE, [tools.busybox], () => busyboxImage(tools.busybox)),
     node: cachedArchive(NODE_IMAGE, [process.execPath], () => nodeImage()),
+    psql: cachedArchive(PSQL_IMAGE, [psql, tools.busybox], () => psqlImage(psql, tools.busybox)),
   };
   for (const a of Object.values(images)) importImage(tools.ctr, containerdSocket(p), a);
   log(`containerd up, images imported (${elapsed()}); starting kube-scheduler, kube-proxy, CoreDNS, kubelet`);
@@ -240,7 +246,7 @@ export async function startNode(o: StartNodeOptions): Promise<NodeState> {
     containerdState: p.containerdState,
     kubeletRoot: p.kubeletRoot,
     clusterDomain: CLUSTER_DOMAIN,
-    images: { pause: PAUSE_IMAGE, busybox: BUSYBOX_IMAGE, node: NODE_IMAGE },
+    images: { pause: PAUSE_IMAGE, busybox: BUSYBOX_IMAGE, node: NODE_IMAGE, psql: PSQL_IMAGE },
     runContainerdPreexisted,
   };
 }

@@ -1,0 +1,117 @@
+// The operator installed in the cluster the way the walkthrough does it:
+// `helm install vault-secrets-operator ... --namespace
+// vault-secrets-operator-system --create-namespace`, the locally built image
+// on the real node, in-cluster configuration, Kubernetes auth with its own
+// service account, a Secret synced and read by a Pod. Limited to the test's
+// namespace (--watch-namespaces) so it leaves the other tests' resources alone.
+import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
+import { test } from "node:test";
+import { CORE } from "../../src/kube/client.ts";
+import { VSO } from "../../src/operator/resources.ts";
+import { eventually, isolatedNamespace, testEnv } from "../support/env.ts";
+import { CHART, helm, loadOperatorImage } from "../support/incluster.ts";
+import { kubectl } from "../support/kubectl.ts";
+import { requireNode } from "../support/node.ts";
+import { decoded, kvPut, vaultRoleFor, waitForSecret } from "../support/operator.ts";
+
+const OP_NS = "vault-secrets-operator-system";
+const RELEASE = "vault-secrets-operator";
+
+interface DeploymentLike {
+  status?: { readyReplicas?: number; availableReplicas?: number };
+}
+
+test("helm install runs the operator in the cluster, and it syncs with its own service account", {
+  timeout: 600_000,
+}, async (t) => {
+  const env = await testEnv();
+  if (!requireNode(t, env)) return;
+  const node = env.state.node!;
+  const image = await loadOperatorImage(env);
+  const ns = await isolatedNamespace(t, env, "incl");
+  const [repository, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
+
+  await helm(env, [
+    "install",
+    RELEASE,
+    CHART,
+    "--namespace",
+    OP_NS,
+    "--create-namespace",
+    "--set",
+    `controller.manager.image.repository=${repository}`,
+    "--set",
+    `controller.manager.image.tag=${tag}`,
+    "--set",
+    "controller.manager.image.pullPolicy=Never",
+    "--set-json",
+    `controller.manager.extraArgs=["--watch-namespaces=${ns}"]`,
+    "--wait",
+    "--timeout",
+    "3m",
+  ]);
+  t.after(async () => {
+    await helm(env, ["uninstall", RELEASE, "--namespace", OP_NS, "--wait", "--timeout", "2m"]).catch(
+      () => {},
+    );
+    await env.kube.delete(CORE.namespaces, undefined, OP_NS).catch(() => {});
+  });
+  const dep = await env.kube.get<DeploymentLike & { metadata: { name?: string } }>(
+    CORE.deployments,
+    OP_NS,
+    "vault-secrets-operator-controller-manager",
+  );
+  assert.equal(dep.status?.readyReplicas, 1, "the operator Pod is Ready");
+
+  const role = await vaultRoleFor(env, ns);
+  await env.kube.create(VSO.VaultConnection, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultConnection",
+    metadata: { name: "default" },
+    spec: { address: node.vaultAddress },
+  });
+  await env.kube.create(VSO.VaultAuth, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultAuth",
+    metadata: { name: "default" },
+    spec: { method: "kubernetes", mount: "kubernetes", kubernetes: { role, serviceAccount: "app" } },
+  });
+  const password = `pw-${randomBytes(10).toString("hex")}`;
+  await kvPut(env, `${ns}/db`, { password });
+  await env.kube.create(VSO.VaultStaticSecret, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultStaticSecret",
+    metadata: { name: "db" },
+    spec: {
+      mount: "secret",
+      type: "kv-v2",
+      path: `${ns}/db`,
+      refreshAfter: "2s",
+      destination: { name: "db", create: true },
+    },
+  });
+  await waitForSecret(env, ns, "db", (s) => decoded(s).password === password, 60_000);
+
+  // A change in Vault reaches the Secret through the in-cluster operator.
+  await kvPut(env, `${ns}/db`, { password: `${password}-2` });
+  await waitForSecret(env, ns, "db", (s) => decoded(s).password === `${password}-2`, 30_000);
+
+  const logs = await kubectl(env, [
+    "logs",
+    "-n",
+    OP_NS,
+    "deployment/vault-secrets-operator-controller-manager",
+  ]);
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.ok(logs.stdout.length > 0, "the operator logs");
+  assert.ok(!logs.stdout.includes(password), "no secret value in the operator's log");
+  await eventually("operator still Ready", async () => {
+    const d = await env.kube.get<DeploymentLike & { metadata: { name?: string } }>(
+      CORE.deployments,
+      OP_NS,
+      "vault-secrets-operator-controller-manager",
+    );
+    return d.status?.availableReplicas === 1;
+  });
+});
