@@ -3,23 +3,65 @@
 // operator's finalizers (the one a real operator put on a VaultConnection, and
 // VSO's on the other kinds) while keeping foreign finalizers and the resources
 // themselves, unblocks a resource already being deleted, leaves namespaces it
-// does not watch alone, and a second run changes nothing.
+// does not watch alone, and a second run changes nothing. It runs with the
+// token of the chart's hook ServiceAccount and RBAC (rendered by the real helm),
+// so those permissions are proven sufficient.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { test } from "node:test";
+import { type TestContext, test } from "node:test";
+import { parse, parseAllDocuments, stringify } from "yaml";
 import { API_VERSION, Finalizer } from "../../src/api/index.ts";
-import { REPO_ROOT } from "../../src/dev/paths.ts";
+import { REPO_ROOT, toolPaths } from "../../src/dev/paths.ts";
 import { CORE, type KubeObject } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { spawnOperator } from "../support/db.ts";
-import { eventually, isolatedNamespace, type TestEnv, testEnv } from "../support/env.ts";
+import { eventually, isolatedNamespace, type TestEnv, testEnv, uniqueName } from "../support/env.ts";
+import { kubectl } from "../support/kubectl.ts";
 
 const FOREIGN = "example.com/keep";
 
+/**
+ * Installs the chart's pre-delete hook RBAC (everything but the Job) for `release` in `ns` and
+ * returns a kubeconfig that authenticates as the hook's ServiceAccount.
+ */
+async function hookCredentials(t: TestContext, env: TestEnv, release: string, ns: string): Promise<string> {
+  const chart = join(REPO_ROOT, "deploy/chart/vault-secrets-operator");
+  const r = spawnSync(
+    toolPaths().helm,
+    ["template", release, chart, "--namespace", ns, "--show-only", "templates/hook-pre-delete.yaml"],
+    { encoding: "utf8" },
+  );
+  assert.equal(r.status, 0, r.stderr);
+  const rbac = r.stdout
+    .split(/^---$/m)
+    .filter((doc) => !/^kind: Job$/m.test(doc))
+    .join("---\n");
+  const applied = await kubectl(env, ["apply", "-f", "-"], rbac);
+  assert.equal(applied.code, 0, applied.stderr);
+  t.after(() => kubectl(env, ["delete", "-f", "-", "--ignore-not-found"], rbac));
+  const sa = parseAllDocuments(rbac)
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name: string } } | null)
+    .find((o) => o?.kind === "ServiceAccount")?.metadata?.name;
+  assert.ok(sa);
+  const token = await kubectl(env, ["create", "token", sa, "-n", ns, "--duration=10m"]);
+  assert.equal(token.code, 0, token.stderr);
+  const kc = parse(readFileSync(env.state.kubeconfig, "utf8")) as {
+    users: { name: string; user: Record<string, string> }[];
+  };
+  kc.users = kc.users.map((u) => ({ name: u.name, user: { token: token.stdout.trim() } }));
+  const dir = mkdtempSync(join(tmpdir(), "vso-uninstall-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "kubeconfig"), stringify(kc));
+  return join(dir, "kubeconfig");
+}
+
 async function runUninstall(
-  env: TestEnv,
+  kubeconfig: string,
+  deployment: string,
   operatorNs: string,
   watched: string[],
 ): Promise<{ code: number | null; logs: Record<string, unknown>[]; ms: number }> {
@@ -31,12 +73,12 @@ async function runUninstall(
       join(REPO_ROOT, "src/cli/main.ts"),
       "run",
       "--uninstall",
-      `--kubeconfig=${env.state.kubeconfig}`,
+      `--kubeconfig=${kubeconfig}`,
       `--operator-namespace=${operatorNs}`,
       `--watch-namespaces=${watched.join(",")}`,
       "--pre-delete-hook-timeout-seconds=60",
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OPERATOR_DEPLOYMENT_NAME: "vso-op" } },
+    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OPERATOR_DEPLOYMENT_NAME: deployment } },
   );
   let out = "";
   child.stdout.on("data", (d: Buffer) => {
@@ -96,20 +138,24 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
   op.kill("SIGTERM");
   await once(op, "exit");
 
+  const release = uniqueName("uninst");
+  const deployment = `${release}-vault-secrets-operator-controller-manager`;
+  const kubeconfig = await hookCredentials(t, env, release, opNs);
+
   // The operator Deployment as the chart would name it, and its Pod. The environment runs no
   // ReplicaSet controller and no node, so the test plays the ReplicaSet: it creates the Pod and
   // deletes it once the Deployment is scaled to zero.
   const labels = { "control-plane": "controller-manager", "app.kubernetes.io/instance": "uninst" };
   const podSpec = { containers: [{ name: "manager", image: "vso-ts:0.0.0-test" }] };
   await env.kube.create(CORE.deployments, opNs, {
-    metadata: { name: "vso-op" },
+    metadata: { name: deployment },
     spec: {
       replicas: 1,
       selector: { matchLabels: labels },
       template: { metadata: { labels }, spec: podSpec },
     },
   });
-  await env.kube.create(CORE.pods, opNs, { metadata: { name: "vso-op-0", labels }, spec: podSpec });
+  await env.kube.create(CORE.pods, opNs, { metadata: { name: `${deployment}-0`, labels }, spec: podSpec });
   const selector = Object.entries(labels)
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
@@ -151,9 +197,9 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
     cr("VaultStaticSecret", "vss", VSS_SPEC, [Finalizer.VaultStaticSecret]),
   );
 
-  const running = runUninstall(env, opNs, [appNs]);
+  const running = runUninstall(kubeconfig, deployment, opNs, [appNs]);
   await eventually("the Deployment scaled to zero", async () => {
-    const d = (await env.kube.get(CORE.deployments, opNs, "vso-op")) as KubeObject & {
+    const d = (await env.kube.get(CORE.deployments, opNs, deployment)) as KubeObject & {
       spec: { replicas: number };
     };
     return d.spec.replicas === 0;
@@ -163,7 +209,7 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
   assert.deepEqual((await env.kube.get(VSO.VaultAuth, appNs, "auth")).metadata.finalizers, [
     Finalizer.VaultAuth,
   ]);
-  await env.kube.delete(CORE.pods, opNs, "vso-op-0");
+  await env.kube.delete(CORE.pods, opNs, `${deployment}-0`);
   const first = await running;
   assert.equal(first.code, 0);
   const summary = first.logs.find((l) => l.msg === "operator finalizers removed");
@@ -173,7 +219,7 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
   );
   t.diagnostic(`first uninstall run: ${first.ms} ms`);
 
-  const dep = (await env.kube.get(CORE.deployments, opNs, "vso-op")) as KubeObject & {
+  const dep = (await env.kube.get(CORE.deployments, opNs, deployment)) as KubeObject & {
     spec: { replicas: number };
   };
   assert.equal(dep.spec.replicas, 0);
@@ -195,10 +241,10 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
       env.kube.get(VSO.VaultStaticSecret, appNs, "vss"),
       env.kube.get(VSO.VaultAuth, appNs, "auth"),
       env.kube.get(VSO.VaultPKISecret, appNs, "pki"),
-      env.kube.get(CORE.deployments, opNs, "vso-op"),
+      env.kube.get(CORE.deployments, opNs, deployment),
     ]).then((objs) => objs.map((o) => o.metadata.resourceVersion));
   const before = await versions();
-  const second = await runUninstall(env, opNs, [appNs]);
+  const second = await runUninstall(kubeconfig, deployment, opNs, [appNs]);
   assert.equal(second.code, 0);
   const again = second.logs.find((l) => l.msg === "operator finalizers removed");
   assert.deepEqual(
