@@ -49,7 +49,9 @@ export async function uninstall(kube: KubeClient, opts: UninstallOptions): Promi
     for (const obj of await listAll(kube, kind, opts.namespaces)) {
       if (!(obj.metadata.finalizers ?? []).some((f) => OUR_FINALIZERS.has(f))) continue;
       if (await clearFinalizers(kube, kind, obj, opts.deadline)) {
-        cleared.push(`${kind} ${obj.metadata.namespace}/${obj.metadata.name}`);
+        const resource = `${kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
+        opts.log.info({ resource }, "finalizer removed");
+        cleared.push(resource);
       }
     }
   }
