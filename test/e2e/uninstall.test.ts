@@ -212,6 +212,15 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
   await env.kube.delete(CORE.pods, opNs, `${deployment}-0`);
   const first = await running;
   assert.equal(first.code, 0);
+  const released = (run: { logs: Record<string, unknown>[] }) =>
+    run.logs.filter((l) => l.msg === "finalizer removed").map((l) => l.resource as string);
+  assert.deepEqual(released(first).sort(), [
+    `VaultAuth ${appNs}/auth`,
+    `VaultConnection ${opNs}/default`,
+    `VaultDynamicSecret ${appNs}/vds-deleting`,
+    `VaultPKISecret ${appNs}/pki`,
+    `VaultStaticSecret ${appNs}/vss`,
+  ]);
   const summary = first.logs.find((l) => l.msg === "operator finalizers removed");
   assert.deepEqual(
     { cleared: summary?.cleared, scaledDown: summary?.scaledDown },
@@ -246,6 +255,7 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
   const before = await versions();
   const second = await runUninstall(kubeconfig, deployment, opNs, [appNs]);
   assert.equal(second.code, 0);
+  assert.deepEqual(released(second), []);
   const again = second.logs.find((l) => l.msg === "operator finalizers removed");
   assert.deepEqual(
     { cleared: again?.cleared, scaledDown: again?.scaledDown },
