@@ -63,6 +63,7 @@ async function runUninstall(cfg: OperatorConfig, argv: string[]): Promise<number
       deployment: process.env.OPERATOR_DEPLOYMENT_NAME || undefined,
       namespaces:
         cfg.watchNamespaces.length > 0 ? [...new Set([...cfg.watchNamespaces, cfg.operatorNamespace])] : [],
+      leaderLease: cfg.leaderElection.id,
       deadline,
       log,
     });

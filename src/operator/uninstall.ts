@@ -4,7 +4,9 @@
 //
 // A running operator puts a finalizer back on its next reconcile, and removing
 // one is itself an update that triggers a reconcile. So the operator is stopped
-// first: its Deployment is scaled to zero and its Pods are waited out. Then the
+// first: its Deployment is scaled to zero, its Pods are waited out, and the
+// leader Lease must be released or expired (which also catches an operator
+// started some other way, e.g. a manual run without OPERATOR_DEPLOYMENT_NAME). Then the
 // finalizers are removed from every resource of every kind that carries one, in
 // every namespace the operator watches: all of them unless --watch-namespaces
 // limits it (VSO clears only the operator namespace, which leaves resources
@@ -30,6 +32,8 @@ export interface UninstallOptions {
   deployment?: string;
   /** The namespaces the operator watches; empty means all. */
   namespaces: string[];
+  /** Name of the leader-election Lease in the operator namespace. */
+  leaderLease: string;
   /** Give up (and fail) at this time, epoch milliseconds. */
   deadline: number;
   log: Logger;
@@ -44,6 +48,7 @@ export interface UninstallResult {
 
 export async function uninstall(kube: KubeClient, opts: UninstallOptions): Promise<UninstallResult> {
   const scaledDown = opts.deployment ? await stopOperator(kube, opts, opts.deployment) : false;
+  await waitForLeaderGone(kube, opts);
   const cleared: string[] = [];
   for (const kind of KINDS_WITH_FINALIZERS) {
     for (const obj of await listAll(kube, kind, opts.namespaces)) {
@@ -84,6 +89,29 @@ async function stopOperator(kube: KubeClient, opts: UninstallOptions, name: stri
     if (Date.now() > opts.deadline) {
       throw new Error(
         `operator Pods still running at the deadline: ${pods.items.map((p) => p.metadata.name).join(", ")}`,
+      );
+    }
+    await sleep(500);
+  }
+}
+
+interface Lease extends KubeObject {
+  spec?: { holderIdentity?: string; renewTime?: string; leaseDurationSeconds?: number };
+}
+
+/** Waits until no operator leads: the leader Lease is absent, released (no holder) or expired. */
+async function waitForLeaderGone(kube: KubeClient, opts: UninstallOptions): Promise<void> {
+  for (;;) {
+    const lease = await kube.getOrNull<Lease>(CORE.leases, opts.operatorNamespace, opts.leaderLease);
+    const holder = lease?.spec?.holderIdentity;
+    const renewed = Date.parse(lease?.spec?.renewTime ?? "");
+    const expires = renewed + (lease?.spec?.leaseDurationSeconds ?? 15) * 1000;
+    if (!holder || Number.isNaN(renewed) || Date.now() > expires) return;
+    if (Date.now() > opts.deadline) {
+      throw new Error(
+        `an operator (${holder}) still holds the leader Lease ${opts.operatorNamespace}/${opts.leaderLease} ` +
+          "and would put the finalizers back: stop it first (scale its Deployment to zero, or name the " +
+          "Deployment in OPERATOR_DEPLOYMENT_NAME)",
       );
     }
     await sleep(500);

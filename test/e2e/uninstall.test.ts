@@ -5,7 +5,8 @@
 // themselves, unblocks a resource already being deleted, leaves namespaces it
 // does not watch alone, and a second run changes nothing. It runs with the
 // token of the chart's hook ServiceAccount and RBAC (rendered by the real helm),
-// so those permissions are proven sufficient.
+// so those permissions are proven sufficient. A second test: an operator still
+// holding the leader Lease makes it wait and then fail without touching anything.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
@@ -23,6 +24,7 @@ import { eventually, isolatedNamespace, type TestEnv, testEnv, uniqueName } from
 import { kubectl } from "../support/kubectl.ts";
 
 const FOREIGN = "example.com/keep";
+const LEASE = "b0d477c0.hashicorp.com";
 
 /**
  * Installs the chart's pre-delete hook RBAC (everything but the Job) for `release` in `ns` and
@@ -61,9 +63,10 @@ async function hookCredentials(t: TestContext, env: TestEnv, release: string, ns
 
 async function runUninstall(
   kubeconfig: string,
-  deployment: string,
+  deployment: string | undefined,
   operatorNs: string,
   watched: string[],
+  timeoutSeconds = 60,
 ): Promise<{ code: number | null; logs: Record<string, unknown>[]; ms: number }> {
   const t0 = Date.now();
   const child = spawn(
@@ -76,9 +79,12 @@ async function runUninstall(
       `--kubeconfig=${kubeconfig}`,
       `--operator-namespace=${operatorNs}`,
       `--watch-namespaces=${watched.join(",")}`,
-      "--pre-delete-hook-timeout-seconds=60",
+      `--pre-delete-hook-timeout-seconds=${timeoutSeconds}`,
     ],
-    { stdio: ["ignore", "pipe", "inherit"], env: { ...process.env, OPERATOR_DEPLOYMENT_NAME: deployment } },
+    {
+      stdio: ["ignore", "pipe", "inherit"],
+      env: { ...process.env, OPERATOR_DEPLOYMENT_NAME: deployment ?? "" },
+    },
   );
   let out = "";
   child.stdout.on("data", (d: Buffer) => {
@@ -263,4 +269,34 @@ test("uninstall: operator stopped, finalizers cleared in watched namespaces, res
   );
   assert.deepEqual(await versions(), before);
   t.diagnostic(`second uninstall run: ${second.ms} ms`);
+});
+
+test("uninstall waits for the leader Lease to be free and fails, touching nothing, while an operator holds it", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "uninst-lease");
+  t.after(async () => {
+    await env.kube
+      .patch(VSO.VaultAuth, ns, "auth", { metadata: { finalizers: null } }, "merge")
+      .catch(() => {});
+  });
+  await env.kube.create(VSO.VaultAuth, ns, cr("VaultAuth", "auth", {}, [Finalizer.VaultAuth]));
+  // An operator started without a Deployment (OPERATOR_DEPLOYMENT_NAME unset) that still leads.
+  const renew = () => new Date().toISOString().replace("Z", "000Z");
+  await env.kube.create(CORE.leases, ns, {
+    metadata: { name: LEASE },
+    spec: { holderIdentity: "op-elsewhere", leaseDurationSeconds: 60, renewTime: renew() },
+  });
+  const held = await runUninstall(env.state.kubeconfig, undefined, ns, [ns], 3);
+  assert.equal(held.code, 1);
+  const failure = held.logs.find((l) => l.msg === "uninstall cleanup failed");
+  assert.match(String(failure?.err), /op-elsewhere\) still holds the leader Lease/);
+  assert.deepEqual((await env.kube.get(VSO.VaultAuth, ns, "auth")).metadata.finalizers, [
+    Finalizer.VaultAuth,
+  ]);
+
+  // Released on shutdown: the cleanup proceeds.
+  await env.kube.patch(CORE.leases, ns, LEASE, { spec: { holderIdentity: "" } }, "merge");
+  const released = await runUninstall(env.state.kubeconfig, undefined, ns, [ns], 10);
+  assert.equal(released.code, 0);
+  assert.deepEqual((await env.kube.get(VSO.VaultAuth, ns, "auth")).metadata.finalizers ?? [], []);
 });
