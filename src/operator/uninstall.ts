@@ -6,13 +6,13 @@
 // one is itself an update that triggers a reconcile. So the operator is stopped
 // first: its Deployment is scaled to zero, its Pods are waited out, and the
 // leader Lease must be released or expired (which also catches an operator
-// started some other way, e.g. a manual run without OPERATOR_DEPLOYMENT_NAME). Then the
-// finalizers are removed from every resource of every kind that carries one, in
-// every namespace the operator watches: all of them unless --watch-namespaces
-// limits it (VSO clears only the operator namespace, which leaves resources
-// elsewhere undeletable; see vso-compat.md §5.8). The resources and
-// their Secrets stay; nothing is revoked in Vault. A second run finds nothing
-// to do.
+// started some other way, e.g. run by hand without OPERATOR_DEPLOYMENT_NAME).
+// Then the finalizers are removed from every resource of every kind that
+// carries one, in every namespace the operator watches: all of them unless
+// --watch-namespaces limits it (VSO clears only the operator namespace, which
+// leaves resources elsewhere undeletable; see vso-compat.md §5.8). The
+// resources and their Secrets stay; nothing is revoked in Vault. A second run
+// finds nothing to do.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
 import { Finalizer } from "../api/index.ts";
@@ -39,29 +39,23 @@ export interface UninstallOptions {
   log: Logger;
 }
 
-export interface UninstallResult {
-  /** Whether the Deployment had to be scaled down. */
-  scaledDown: boolean;
-  /** `Kind namespace/name` of every resource a finalizer was removed from. */
-  cleared: string[];
-}
-
-export async function uninstall(kube: KubeClient, opts: UninstallOptions): Promise<UninstallResult> {
+export async function uninstall(kube: KubeClient, opts: UninstallOptions): Promise<void> {
   const scaledDown = opts.deployment ? await stopOperator(kube, opts, opts.deployment) : false;
   await waitForLeaderGone(kube, opts);
-  const cleared: string[] = [];
+  let cleared = 0;
   for (const kind of KINDS_WITH_FINALIZERS) {
     for (const obj of await listAll(kube, kind, opts.namespaces)) {
       if (!(obj.metadata.finalizers ?? []).some((f) => OUR_FINALIZERS.has(f))) continue;
       if (await clearFinalizers(kube, kind, obj, opts.deadline)) {
-        const resource = `${kind} ${obj.metadata.namespace}/${obj.metadata.name}`;
-        opts.log.info({ resource }, "finalizer removed");
-        cleared.push(resource);
+        opts.log.info(
+          { resource: `${kind} ${obj.metadata.namespace}/${obj.metadata.name}` },
+          "finalizer removed",
+        );
+        cleared++;
       }
     }
   }
-  opts.log.info({ cleared: cleared.length, scaledDown }, "operator finalizers removed");
-  return { scaledDown, cleared };
+  opts.log.info({ cleared, scaledDown }, "operator finalizers removed");
 }
 
 /** Scales the Deployment to zero and waits until none of its Pods exists. */
