@@ -225,19 +225,30 @@ describe("chart rendering: values to objects", () => {
       controller: {
         manager: {
           logging: { level: "debug" },
-          extraArgs: ["--zap-log-level=error", "--watch-namespaces=a,b"],
+          extraArgs: [
+            "--zap-log-level=error",
+            "--watch-namespaces=a,b",
+            "--leader-election-id=other.example",
+          ],
           extraEnv: [{ name: "HTTPS_PROXY", value: "http://proxy:3128" }],
         },
       },
     });
     const args = manager(r).args as string[];
     assert.equal(args.filter((a) => a.startsWith("--zap-log-level")).length, 1);
-    assert.deepEqual(args.slice(-2), ["--zap-log-level=error", "--watch-namespaces=a,b"]);
+    assert.deepEqual(args.slice(-3), [
+      "--zap-log-level=error",
+      "--watch-namespaces=a,b",
+      "--leader-election-id=other.example",
+    ]);
     assert.equal(operatorConfig(r).logLevel, "error");
     assert.ok(manager(r).env.some((e: Obj) => e.name === "HTTPS_PROXY" && e.value === "http://proxy:3128"));
-    // The cleanup hook clears finalizers where the operator works.
+    // The cleanup hook clears finalizers where the operator works, and watches its Lease.
     const job = r.get("Job", "vault-secrets-operator-pre-delete-controller-cleanup");
-    assert.ok(job.spec.template.spec.containers[0].args.includes("--watch-namespaces=a,b"));
+    const hookCfg = parseOperatorConfig(job.spec.template.spec.containers[0].args.slice(1), {});
+    assert.deepEqual(hookCfg.watchNamespaces, ["a", "b"]);
+    assert.equal(hookCfg.leaderElection.id, "other.example");
+    assert.equal(hookCfg.logLevel, "info");
   });
 
   it("Pod placement and metadata options", () => {
