@@ -5,8 +5,10 @@
 // themselves, unblocks a resource already being deleted, leaves namespaces it
 // does not watch alone, and a second run changes nothing. It runs with the
 // token of the chart's hook ServiceAccount and RBAC (rendered by the real helm),
-// so those permissions are proven sufficient. A second test: an operator still
-// holding the leader Lease makes it wait and then fail without touching anything.
+// so those permissions are proven sufficient. An operator still holding the
+// leader Lease makes it wait and then fail without touching anything. And a real
+// `helm install` / `helm uninstall` runs the hook (the test plays the Job's Pod,
+// as the environment has no node) and keeps the CRDs and the resources.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import { once } from "node:events";
@@ -15,7 +17,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { parse, parseAllDocuments, stringify } from "yaml";
-import { API_VERSION, Finalizer } from "../../src/api/index.ts";
+import { API_VERSION, Finalizer, KINDS } from "../../src/api/index.ts";
 import { REPO_ROOT, toolPaths } from "../../src/dev/paths.ts";
 import { CORE, type KubeObject } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
@@ -49,6 +51,16 @@ async function hookCredentials(t: TestContext, env: TestEnv, release: string, ns
     .map((d) => d.toJS() as { kind?: string; metadata?: { name: string } } | null)
     .find((o) => o?.kind === "ServiceAccount")?.metadata?.name;
   assert.ok(sa);
+  return await serviceAccountKubeconfig(t, env, ns, sa);
+}
+
+/** A kubeconfig for the environment's API server that authenticates as ServiceAccount `ns/sa`. */
+async function serviceAccountKubeconfig(
+  t: TestContext,
+  env: TestEnv,
+  ns: string,
+  sa: string,
+): Promise<string> {
   const token = await kubectl(env, ["create", "token", sa, "-n", ns, "--duration=10m"]);
   assert.equal(token.code, 0, token.stderr);
   const kc = parse(readFileSync(env.state.kubeconfig, "utf8")) as {
@@ -299,4 +311,120 @@ test("uninstall waits for the leader Lease to be free and fails, touching nothin
   const released = await runUninstall(env.state.kubeconfig, undefined, ns, [ns], 10);
   assert.equal(released.code, 0);
   assert.deepEqual((await env.kube.get(VSO.VaultAuth, ns, "auth")).metadata.finalizers ?? [], []);
+});
+
+test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes the release, CRDs and resources stay", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "uninst-helm");
+  const release = uniqueName("h");
+  const helm = (args: string[]) =>
+    spawn(toolPaths().helm, [...args, "--namespace", ns, "--kubeconfig", env.state.kubeconfig], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  const finish = async (child: ReturnType<typeof helm>) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+    });
+    const [code] = (await once(child, "exit")) as [number | null];
+    return { code, out };
+  };
+  // Watching only the test namespace keeps the cleanup away from other tests' resources.
+  const chart = join(REPO_ROOT, "deploy/chart/vault-secrets-operator");
+  const installed = await finish(
+    helm(["install", release, chart, "--set", `controller.manager.extraArgs[0]=--watch-namespaces=${ns}`]),
+  );
+  assert.equal(installed.code, 0, installed.out);
+  t.after(() => finish(helm(["uninstall", release, "--no-hooks", "--ignore-not-found"])));
+  const deployment = `${release}-vault-secrets-operator-controller-manager`;
+  assert.ok(await env.kube.getOrNull(CORE.deployments, ns, deployment));
+  await env.kube.create(
+    VSO.VaultStaticSecret,
+    ns,
+    cr("VaultStaticSecret", "vss", VSS_SPEC, [Finalizer.VaultStaticSecret]),
+  );
+  t.after(async () => {
+    await env.kube
+      .patch(VSO.VaultStaticSecret, ns, "vss", { metadata: { finalizers: null } }, "merge")
+      .catch(() => {});
+  });
+
+  const t0 = Date.now();
+  const uninstalling = finish(helm(["uninstall", release, "--timeout", "120s"]));
+  // Helm creates the hook's ServiceAccount and RBAC, then the Job, and waits for it.
+  const jobName = `${release}-vault-secrets-operator-pre-delete-controller-cleanup`;
+  type Job = KubeObject & {
+    spec: {
+      template: {
+        spec: {
+          serviceAccountName: string;
+          containers: { args: string[]; env: { name: string; value?: string }[] }[];
+        };
+      };
+    };
+  };
+  const jobs = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
+  const job = await eventually("the hook Job", () => env.kube.getOrNull<Job>(jobs, ns, jobName), 60_000);
+  // Play its Pod: the container's args and env, with the Pod's ServiceAccount and namespace.
+  const pod = job.spec.template.spec;
+  const kubeconfig = await serviceAccountKubeconfig(t, env, ns, pod.serviceAccountName);
+  const container = pod.containers[0];
+  const child = spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      join(REPO_ROOT, "src/cli/main.ts"),
+      ...container.args,
+      `--kubeconfig=${kubeconfig}`,
+      `--operator-namespace=${ns}`,
+    ],
+    {
+      stdio: ["ignore", "ignore", "inherit"],
+      env: {
+        ...process.env,
+        ...Object.fromEntries(
+          container.env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+        ),
+      },
+    },
+  );
+  const [code] = (await once(child, "exit")) as [number | null];
+  assert.equal(code, 0);
+  const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+  const done = { status: "True", lastProbeTime: now, lastTransitionTime: now };
+  await env.kube.patch(
+    jobs,
+    ns,
+    jobName,
+    {
+      status: {
+        startTime: now,
+        completionTime: now,
+        succeeded: 1,
+        conditions: [
+          { type: "SuccessCriteriaMet", ...done },
+          { type: "Complete", ...done },
+        ],
+      },
+    },
+    "merge",
+    { subresource: "status" },
+  );
+  const uninstalled = await uninstalling;
+  assert.equal(uninstalled.code, 0, uninstalled.out);
+  t.diagnostic(`helm uninstall with the hook: ${Date.now() - t0} ms`);
+
+  // The release is gone, hook objects included; the resource stays, released.
+  assert.equal(await env.kube.getOrNull(CORE.deployments, ns, deployment), null);
+  assert.equal(await env.kube.getOrNull(jobs, ns, jobName), null);
+  assert.equal(await env.kube.getOrNull(CORE.serviceaccounts, ns, pod.serviceAccountName), null);
+  assert.deepEqual((await env.kube.get(VSO.VaultStaticSecret, ns, "vss")).metadata.finalizers ?? [], []);
+  const crds = await env.kube.list(CORE.crds, undefined);
+  assert.equal(
+    crds.items.filter((c) => c.metadata.name?.endsWith(".secrets.hashicorp.com")).length,
+    KINDS.length,
+  );
 });
