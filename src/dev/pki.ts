@@ -5,6 +5,7 @@
 import { webcrypto } from "node:crypto";
 import "reflect-metadata"; // @peculiar/x509 needs the Reflect metadata polyfill loaded first
 import * as x509 from "@peculiar/x509";
+import { KUBERNETES_SERVICE_IP, NODE_IP } from "./node/netns.ts";
 
 type CryptoKey = webcrypto.CryptoKey;
 type CryptoKeyPair = webcrypto.CryptoKeyPair;
@@ -100,6 +101,10 @@ export async function generateControlPlanePki(): Promise<ControlPlanePki> {
   const ca = { cert: caCert, keys: caKeys };
   const serving = await leaf(ca, "CN=kube-apiserver", "server", [
     { type: "ip", value: "127.0.0.1" },
+    // The local node's address and the first service IP (the `kubernetes` Service):
+    // in-cluster clients dial 10.0.0.1 and verify the certificate against it.
+    { type: "ip", value: NODE_IP },
+    { type: "ip", value: KUBERNETES_SERVICE_IP },
     { type: "dns", value: "localhost" },
     { type: "dns", value: "kubernetes" },
     { type: "dns", value: "kubernetes.default" },

@@ -8,7 +8,8 @@
 // by default) does not give cleanly.
 import type { RequestOptions } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
-import { Agent, request } from "undici";
+import { Agent, type Dispatcher, request } from "undici";
+import { setClampedTimeout } from "../util/timers.ts";
 
 export interface ObjectMeta {
   name?: string;
@@ -136,11 +137,15 @@ export interface ListOptions {
 export class KubeClient {
   readonly server: string;
   private readonly kc: KubeConfig;
-  private readonly agent: Agent;
+  private readonly newAgent: () => Agent;
+  private agent: Agent;
+  /** How many times a broken connection pool was replaced (for tests and diagnostics). */
+  transportResets = 0;
 
-  private constructor(kc: KubeConfig, agent: Agent, server: string) {
+  private constructor(kc: KubeConfig, newAgent: () => Agent, server: string) {
     this.kc = kc;
-    this.agent = agent;
+    this.newAgent = newAgent;
+    this.agent = newAgent();
     this.server = server.replace(/\/+$/, "");
   }
 
@@ -149,18 +154,19 @@ export class KubeClient {
     if (!cluster) throw new Error("kubeconfig has no current cluster");
     const opts: RequestOptions = {};
     await kc.applyToHTTPSOptions(opts);
-    const agent = new Agent({
-      connect: {
-        ca: opts.ca as string | Buffer | undefined,
-        cert: opts.cert as string | Buffer | undefined,
-        key: opts.key as string | Buffer | undefined,
-        rejectUnauthorized: opts.rejectUnauthorized ?? true,
-        servername: cluster.tlsServerName,
-      },
-      connections: 64,
-      keepAliveTimeout: 30_000,
-    });
-    return new KubeClient(kc, agent, cluster.server);
+    const newAgent = () =>
+      new Agent({
+        connect: {
+          ca: opts.ca as string | Buffer | undefined,
+          cert: opts.cert as string | Buffer | undefined,
+          key: opts.key as string | Buffer | undefined,
+          rejectUnauthorized: opts.rejectUnauthorized ?? true,
+          servername: cluster.tlsServerName,
+        },
+        connections: 64,
+        keepAliveTimeout: 30_000,
+      });
+    return new KubeClient(kc, newAgent, cluster.server);
   }
 
   /** Loads a kubeconfig file, or the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
@@ -173,6 +179,47 @@ export class KubeClient {
 
   async close(): Promise<void> {
     await this.agent.close();
+  }
+
+  /**
+   * Sends a request on the current connection pool. A transport failure (not
+   * an HTTP status: a GOAWAY such as ENHANCE_YOUR_CALM, a reset or closed
+   * socket, a stalled session) may leave the HTTP/2 session unusable for every
+   * later request, so the pool that failed is replaced by a fresh one: one bad
+   * request can never stop the operator's other traffic. Failures caused by
+   * the caller's own abort are not the transport's fault and replace nothing.
+   */
+  private async send<T>(
+    url: string,
+    options: {
+      method: Dispatcher.HttpMethod;
+      headers: Record<string, string>;
+      body?: string;
+      signal?: AbortSignal;
+      headersTimeout: number;
+      bodyTimeout: number;
+    },
+    consume: (res: Dispatcher.ResponseData<unknown>) => Promise<T>,
+  ): Promise<T> {
+    const agent = this.agent;
+    try {
+      const res = await request(url, { ...options, dispatcher: agent });
+      return await consume(res);
+    } catch (err) {
+      if (!options.signal?.aborted && !(err instanceof KubeApiError)) this.replaceAgent(agent);
+      throw err;
+    }
+  }
+
+  /** Swaps in a new pool unless `failed` was already replaced; the old one drains, then is destroyed. */
+  private replaceAgent(failed: Agent): void {
+    if (this.agent !== failed) return;
+    this.agent = this.newAgent();
+    this.transportResets++;
+    // In-flight requests (long watches too) may finish on the old pool; whatever
+    // is still there after a minute is cut, and its callers retry on the new one.
+    void failed.close().catch(() => {});
+    setClampedTimeout(() => void failed.destroy().catch(() => {}), 60_000);
   }
 
   path(rt: ResourceType, namespace?: string, name?: string, subresource?: string): string {
@@ -210,21 +257,25 @@ export class KubeClient {
       headers["content-type"] = contentType;
       payload = typeof body === "string" ? body : JSON.stringify(body);
     }
-    const res = await request(this.server + path, {
-      method: method as "GET",
-      headers,
-      body: payload,
-      dispatcher: this.agent,
-      headersTimeout: timeoutMs,
-      bodyTimeout: timeoutMs,
-    });
-    const text = await res.body.text();
-    const json = text ? safeJson(text) : undefined;
-    if (res.statusCode >= 300) {
-      const st = (json ?? {}) as { reason?: string; message?: string };
-      throw new KubeApiError(method, path, res.statusCode, st.reason ?? "", st.message ?? text.slice(0, 300));
-    }
-    return json;
+    return await this.send(
+      this.server + path,
+      { method: method as "GET", headers, body: payload, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      async (res) => {
+        const text = await res.body.text();
+        const json = text ? safeJson(text) : undefined;
+        if (res.statusCode >= 300) {
+          const st = (json ?? {}) as { reason?: string; message?: string };
+          throw new KubeApiError(
+            method,
+            path,
+            res.statusCode,
+            st.reason ?? "",
+            st.message ?? text.slice(0, 300),
+          );
+        }
+        return json;
+      },
+    );
   }
 
   async get<T extends KubeObject = KubeObject>(
@@ -356,33 +407,51 @@ export class KubeClient {
       ...(await this.authHeaders()),
     };
     const path = this.path(rt, namespace) + `?${q.toString()}`;
-    const res = await request(this.server + path, {
-      method: "GET",
-      headers,
-      dispatcher: this.agent,
-      signal,
-      headersTimeout: 30_000,
-      bodyTimeout: 0,
-    });
-    if (res.statusCode >= 300) {
-      const text = await res.body.text();
-      const st = (safeJson(text) ?? {}) as { reason?: string; message?: string };
-      throw new KubeApiError("WATCH", path, res.statusCode, st.reason ?? "", st.message ?? "");
-    }
-    let buf = "";
-    for await (const chunk of res.body) {
-      buf += (chunk as Buffer).toString("utf8");
-      let nl = buf.indexOf("\n");
-      while (nl >= 0) {
-        const line = buf.slice(0, nl).trim();
-        buf = buf.slice(nl + 1);
-        if (line) {
+    await this.send(
+      this.server + path,
+      { method: "GET", headers, signal, headersTimeout: 30_000, bodyTimeout: 0 },
+      async (res) => {
+        if (res.statusCode >= 300) {
+          const text = await res.body.text();
+          const st = (safeJson(text) ?? {}) as { reason?: string; message?: string };
+          throw new KubeApiError("WATCH", path, res.statusCode, st.reason ?? "", st.message ?? "");
+        }
+        const lines = new LineDecoder();
+        const emit = (line: string) => {
           const ev = safeJson(line) as { type: string; object: KubeObject } | undefined;
           if (ev?.type) onEvent(ev);
-        }
-        nl = buf.indexOf("\n");
-      }
-    }
+        };
+        for await (const chunk of res.body) for (const line of lines.push(chunk as Uint8Array)) emit(line);
+        for (const line of lines.end()) emit(line);
+      },
+    );
+  }
+}
+
+/**
+ * Splits a byte stream into non-empty, trimmed UTF-8 lines. The decoder is
+ * streaming: a multi-byte character split across two chunks is decoded whole,
+ * never as two U+FFFD replacement characters.
+ */
+export class LineDecoder {
+  private readonly decoder = new TextDecoder("utf-8");
+  private buf = "";
+
+  push(chunk: Uint8Array): string[] {
+    this.buf += this.decoder.decode(chunk, { stream: true });
+    return this.take(false);
+  }
+
+  /** The rest of the stream, including a last line without a newline. */
+  end(): string[] {
+    this.buf += this.decoder.decode();
+    return this.take(true);
+  }
+
+  private take(all: boolean): string[] {
+    const parts = this.buf.split("\n");
+    this.buf = all ? "" : (parts.pop() ?? "");
+    return parts.map((l) => l.trim()).filter((l) => l.length > 0);
   }
 }
 

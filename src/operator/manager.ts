@@ -148,12 +148,10 @@ export async function startManager(
   };
 
   const workers = Math.max(1, cfg.maxConcurrentReconciles);
-  const done = (name: string, outcome: string, seconds: number) => {
-    metrics.reconcileTotal.inc({ controller: name, result: outcome });
-    metrics.reconcileTime.observe({ controller: name }, seconds);
-  };
+  const done = (name: string, outcome: string, seconds: number) =>
+    metrics.observeReconcile(name, outcome, seconds);
   const make = (name: string, reconcile: Controller["opts"]["reconcile"]) =>
-    new Controller({ name, reconcile, workers, log, onReconcileDone: done });
+    new Controller({ name, reconcile, workers, log, backoff: cfg.backoff, onReconcileDone: done });
   const connRec = new VaultConnectionReconciler(ctx);
   const authRec = new VaultAuthReconciler(ctx);
   const stRec = new SecretTransformationReconciler(ctx);

@@ -10,6 +10,7 @@ export const VERSION = "0.1.0";
 export class OperatorMetrics {
   readonly registry = new Registry();
   readonly reconcileTotal: Counter<"controller" | "result">;
+  readonly reconcileErrors: Counter<"controller">;
   readonly reconcileTime: Histogram<"controller">;
   readonly workqueueDepth: Gauge<"name">;
   readonly resourceStatus: Gauge<"controller" | "name" | "namespace">;
@@ -65,6 +66,12 @@ export class OperatorMetrics {
       name: "controller_runtime_reconcile_total",
       help: "Total number of reconciliations per controller.",
       labelNames: ["controller", "result"],
+      registers: [r],
+    });
+    this.reconcileErrors = new Counter({
+      name: "controller_runtime_reconcile_errors_total",
+      help: "Total number of reconciliation errors per controller.",
+      labelNames: ["controller"],
       registers: [r],
     });
     this.reconcileTime = new Histogram({
@@ -157,6 +164,13 @@ export class OperatorMetrics {
       help: "Vault leases currently held by VaultDynamicSecrets of this operator.",
       registers: [r],
     });
+  }
+
+  /** One finished reconcile, with controller-runtime's result label (success, error, requeue, requeue_after). */
+  observeReconcile(controller: string, result: string, seconds: number): void {
+    this.reconcileTotal.inc({ controller, result });
+    if (result === "error") this.reconcileErrors.inc({ controller });
+    this.reconcileTime.observe({ controller }, seconds);
   }
 
   clientFactoryMetrics() {

@@ -71,9 +71,37 @@ export interface BuildOptions {
   rendered?: Record<string, string>;
 }
 
+/**
+ * A Kubernetes Secret's data may hold at most 1 MiB (the sum of its values'
+ * sizes, as the API server counts it). Larger output is refused here, before
+ * any request: sent anyway, it is rejected at best and, as a multi-megabyte
+ * body, can make the API server drop the operator's whole HTTP/2 session.
+ */
+export const MAX_SECRET_DATA_BYTES = 1024 * 1024;
+
+/** Throws a configuration error when data cannot fit in a Secret. */
+export function assertFitsInSecret(data: Record<string, Buffer>, field = "spec.destination"): void {
+  let total = 0;
+  for (const k of Object.keys(data)) total += data[k].length;
+  if (total > MAX_SECRET_DATA_BYTES) {
+    throw new SecretDataError(
+      field,
+      `the destination Secret's data would be ${total} bytes, more than the ${MAX_SECRET_DATA_BYTES} bytes a Secret can hold`,
+    );
+  }
+}
+
+/**
+ * An empty map for keys that come from Vault or users: without a prototype, a
+ * key such as "__proto__" or "constructor" is an ordinary entry, not a setter.
+ */
+export function keyedMap<T>(): Record<string, T> {
+  return Object.create(null) as Record<string, T>;
+}
+
 export function buildSecretData(opts: BuildOptions): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
-  if ("_raw" in opts.secrets && !opts.excludeRaw) {
+  const out = keyedMap<Buffer>();
+  if (Object.hasOwn(opts.secrets, "_raw") && !opts.excludeRaw) {
     throw new SecretDataError(
       "spec.destination",
       "the Vault secret has a key named _raw, which is reserved; set transformation.excludeRaw",
@@ -84,18 +112,20 @@ export function buildSecretData(opts: BuildOptions): Record<string, Buffer> {
   }
   if (!opts.excludeRaw) out._raw = Buffer.from(goMarshal(opts.raw), "utf8");
   for (const [k, v] of Object.entries(opts.rendered ?? {})) out[k] = Buffer.from(v, "utf8");
+  assertFitsInSecret(out);
   return out;
 }
 
-/** Base64 map for a Secret's .data. */
+/** Base64 map for a Secret's .data; refuses data a Secret cannot hold, so it is never sent. */
 export function toSecretData(data: Record<string, Buffer>): Record<string, string> {
-  const out: Record<string, string> = {};
+  assertFitsInSecret(data);
+  const out = keyedMap<string>();
   for (const k of Object.keys(data).sort()) out[k] = data[k].toString("base64");
   return out;
 }
 
 export function fromSecretData(data: Record<string, string> | undefined): Record<string, Buffer> {
-  const out: Record<string, Buffer> = {};
+  const out = keyedMap<Buffer>();
   for (const [k, v] of Object.entries(data ?? {})) out[k] = Buffer.from(v, "base64");
   return out;
 }

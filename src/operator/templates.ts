@@ -12,7 +12,7 @@ import {
 } from "../template/index.ts";
 import { goMarshal } from "../util/gojson.ts";
 import type { TemplateInput } from "./controllers/transformation.ts";
-import { SecretDataError } from "./secret-data.ts";
+import { keyedMap, SecretDataError } from "./secret-data.ts";
 
 function toTemplateMap(v: Record<string, unknown>): Map<string, unknown> | null {
   // Round-trip through Go-compatible JSON so numbers keep their source text (json.Number).
@@ -40,7 +40,7 @@ export function renderGoTemplates(input: TemplateInput): Record<string, string> 
     annotations: input.data.Annotations,
     labels: input.data.Labels,
   });
-  const out: Record<string, string> = {};
+  const out = keyedMap<string>();
   for (const t of input.templates) {
     try {
       out[t.key] = set.execute(t.name, data);

@@ -1,18 +1,36 @@
 // A controller: a work queue fed by informers and served by N workers, each
 // calling the kind's reconciler with a "namespace/name" key. A reconciler never
-// sleeps: it returns when to look again (requeueAfter) or throws to be retried
-// with the queue's per-key backoff.
+// sleeps: it returns when to look again, or how it failed, and the queue
+// decides the retry:
+// - a transient failure the reconciler reports (`failure: "transient"`, or a
+//   thrown TransientError; e.g. Vault unreachable) is retried with VSO's per-key exponential backoff (the
+//   --backoff-* flags), and no more once --backoff-max-elapsed-time has passed;
+// - an unexpected thrown error is retried with the queue's rate limiter
+//   (client-go's, from 5 ms), as controller-runtime does;
+// - a configuration failure (a thrown ConfigurationError, or `failure:
+//   "configuration"`) is not retried: it waits for a change of the resource
+//   (or of what it references), which enqueues it again. A reconciler that
+//   must notice a change it cannot watch may still ask for a recheck with
+//   requeueAfterMs.
+// Outcomes are reported with controller-runtime's result labels.
 import type { Logger } from "pino";
+import { type BackoffPolicy, ExponentialBackoff } from "./backoff.ts";
+import { ConfigurationError, TransientError } from "./errors.ts";
 import { type Priority, RateLimiter, type RateLimiterOptions, WorkQueue } from "./workqueue.ts";
 
 export interface ReconcileResult {
-  /** Look at this object again after this many milliseconds (a periodic refresh). */
+  /** Look at this object again after this many milliseconds (a periodic refresh, or a recheck). */
   requeueAfterMs?: number;
-  /** Retry with the queue's backoff without counting as an error (e.g. waiting on a dependency). */
+  /** Retry with the queue's rate limiter without counting as an error (e.g. waiting on a dependency). */
   requeue?: boolean;
+  /** The reconcile failed (and recorded why in the resource's status); the queue owns the retry. */
+  failure?: "configuration" | "transient";
 }
 
 export type Reconciler = (key: { namespace: string; name: string }) => Promise<ReconcileResult | undefined>;
+
+/** controller-runtime's `result` label of controller_runtime_reconcile_total. */
+export type ReconcileOutcome = "success" | "error" | "requeue" | "requeue_after";
 
 export interface ControllerOptions {
   name: string;
@@ -20,7 +38,9 @@ export interface ControllerOptions {
   workers: number;
   log: Logger;
   rateLimits?: Partial<RateLimiterOptions>;
-  onReconcileDone?: (name: string, outcome: "success" | "error" | "requeue", seconds: number) => void;
+  /** Backoff of transient failures (the --backoff-* flags). */
+  backoff?: Partial<BackoffPolicy>;
+  onReconcileDone?: (name: string, outcome: ReconcileOutcome, seconds: number) => void;
 }
 
 export function splitKey(key: string): { namespace: string; name: string } {
@@ -28,9 +48,14 @@ export function splitKey(key: string): { namespace: string; name: string } {
   return i < 0 ? { namespace: "", name: key } : { namespace: key.slice(0, i), name: key.slice(i + 1) };
 }
 
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class Controller {
   readonly name: string;
   readonly queue: WorkQueue;
+  readonly backoff: ExponentialBackoff;
   readonly opts: ControllerOptions;
   private workers: Promise<void>[] = [];
   private running = false;
@@ -39,6 +64,7 @@ export class Controller {
     this.opts = opts;
     this.name = opts.name;
     this.queue = new WorkQueue(new RateLimiter(opts.rateLimits));
+    this.backoff = new ExponentialBackoff(opts.backoff);
   }
 
   enqueue(key: string, priority: Priority = "high"): void {
@@ -66,34 +92,73 @@ export class Controller {
       const key = await this.queue.get();
       if (key === undefined) return;
       const t0 = performance.now();
-      let outcome: "success" | "error" | "requeue" = "success";
+      let outcome: ReconcileOutcome = "success";
       try {
         const res = await this.opts.reconcile(splitKey(key));
-        if (res?.requeue) {
-          outcome = "requeue";
-          this.queue.addRateLimited(key);
-        } else {
-          this.queue.forget(key);
-          if (res?.requeueAfterMs !== undefined && res.requeueAfterMs > 0) {
-            this.queue.addAfter(key, res.requeueAfterMs, "low");
-          }
-        }
+        outcome = this.settle(key, res ?? {});
       } catch (err) {
-        outcome = "error";
-        const delay = this.queue.addRateLimited(key);
-        this.opts.log.error(
-          {
-            controller: this.name,
-            key,
-            err: err instanceof Error ? err.message : String(err),
-            retryInMs: delay,
-          },
-          "reconcile failed",
-        );
+        outcome = this.failed(key, err);
       } finally {
         this.queue.done(key);
         this.opts.onReconcileDone?.(this.name, outcome, (performance.now() - t0) / 1000);
       }
     }
+  }
+
+  /** A reconcile that threw: terminal for a ConfigurationError, backoff for a TransientError, else rate-limited. */
+  private failed(key: string, err: unknown): ReconcileOutcome {
+    this.backoff.reset(key);
+    if (err instanceof ConfigurationError) {
+      this.queue.forget(key);
+      this.opts.log.error(
+        { controller: this.name, key, err: message(err) },
+        "reconcile failed on the resource's configuration: waiting for a change",
+      );
+      return "error";
+    }
+    if (err instanceof TransientError) {
+      this.opts.log.error({ controller: this.name, key, err: message(err) }, "reconcile failed");
+      return this.settle(key, { failure: "transient" });
+    }
+    const delay = this.queue.addRateLimited(key);
+    this.opts.log.error(
+      { controller: this.name, key, err: message(err), retryInMs: delay },
+      "reconcile failed",
+    );
+    return "error";
+  }
+
+  /** Schedules what comes after one reconcile of `key` and names its outcome. */
+  private settle(key: string, res: ReconcileResult): ReconcileOutcome {
+    const recheck = res.requeueAfterMs !== undefined && res.requeueAfterMs > 0 ? res.requeueAfterMs : 0;
+    if (res.failure === "transient") {
+      this.queue.forget(key);
+      const delay = this.backoff.next(key);
+      if (delay === undefined) {
+        this.opts.log.warn(
+          { controller: this.name, key },
+          "reconcile failing for longer than --backoff-max-elapsed-time: not retrying until the resource changes",
+        );
+      } else {
+        this.queue.addAfter(key, delay, "high");
+      }
+      return "error";
+    }
+    this.backoff.reset(key);
+    if (res.failure === "configuration") {
+      this.queue.forget(key);
+      if (recheck > 0) this.queue.addAfter(key, recheck, "low");
+      return "error";
+    }
+    if (res.requeue) {
+      this.queue.addRateLimited(key);
+      return "requeue";
+    }
+    this.queue.forget(key);
+    if (recheck > 0) {
+      this.queue.addAfter(key, recheck, "low");
+      return "requeue_after";
+    }
+    return "success";
   }
 }

@@ -12,6 +12,7 @@ import {
   type KubeClient,
   type KubeObject,
 } from "../kube/client.ts";
+import { clampDelay } from "../util/timers.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -124,7 +125,7 @@ export class LeaderElector {
         );
         return true;
       }
-      await sleep(this.opts.retryPeriodMs * (1 + Math.random() * 0.2));
+      await sleep(clampDelay(this.opts.retryPeriodMs * (1 + Math.random() * 0.2)));
     }
     return false;
   }
@@ -133,7 +134,7 @@ export class LeaderElector {
   async holdLeadership(onLost: () => void): Promise<void> {
     let lastOk = Date.now();
     while (!this.stopped) {
-      await sleep(this.opts.retryPeriodMs);
+      await sleep(clampDelay(this.opts.retryPeriodMs));
       if (this.stopped) break;
       if (await this.tryAcquireOrRenew()) lastOk = Date.now();
       else if (Date.now() - lastOk > this.opts.renewDeadlineMs) {

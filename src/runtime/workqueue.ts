@@ -7,6 +7,8 @@
 //   before periodic refreshes ("low"), so new resources are not starved.
 // Written by hand: no maintained npm package has these semantics.
 
+import { clampDelay, setClampedTimeout } from "../util/timers.ts";
+
 export type Priority = "high" | "low";
 
 export interface RateLimiterOptions {
@@ -107,8 +109,10 @@ export class WorkQueue {
   }
 
   /** Adds the key after a delay; an earlier pending delay for the same key wins. */
-  addAfter(key: string, delayMs: number, priority: Priority = "low"): void {
+  addAfter(key: string, requestedMs: number, priority: Priority = "low"): void {
     if (this.shuttingDown) return;
+    // The one place every requeue passes through: clamp to what a timer can hold.
+    const delayMs = clampDelay(requestedMs);
     if (delayMs <= 0) {
       this.add(key, priority);
       return;
@@ -117,11 +121,10 @@ export class WorkQueue {
     const pending = this.delayed.get(key);
     if (pending && pending.due <= due) return;
     if (pending) clearTimeout(pending.timer);
-    const timer = setTimeout(() => {
+    const timer = setClampedTimeout(() => {
       this.delayed.delete(key);
       this.add(key, priority);
     }, delayMs);
-    timer.unref?.();
     this.delayed.set(key, { due, timer, priority });
   }
 

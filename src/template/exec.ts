@@ -3,6 +3,7 @@
 import { builtinFuncs, indirectInterface, isTrue } from "./builtins.ts";
 import { formatValue } from "./fmt.ts";
 import { type FuncDef, FuncError, type FuncMap } from "./funcdef.ts";
+import { BoundedOutput, MAX_TEMPLATE_OUTPUT_BYTES } from "./limits.ts";
 import { methodsOf } from "./methods.ts";
 import {
   type BranchNode,
@@ -112,17 +113,23 @@ export function errorContext(n: Node): [string, string] {
 class State {
   tmpl: Tree;
   env: ExecEnv;
-  out: string[];
+  out: BoundedOutput;
   node: Node | null = null;
   vars: Variable[];
   depth: number;
 
-  constructor(tmpl: Tree, env: ExecEnv, out: string[], vars: Variable[], depth: number) {
+  constructor(tmpl: Tree, env: ExecEnv, out: BoundedOutput, vars: Variable[], depth: number) {
     this.tmpl = tmpl;
     this.env = env;
     this.out = out;
     this.vars = vars;
     this.depth = depth;
+  }
+  /** Appends to the output, failing the execution once it would pass the size bound. */
+  write(text: string): void {
+    if (!this.out.push(text)) {
+      this.errorf(`template output exceeds the limit of ${MAX_TEMPLATE_OUTPUT_BYTES} bytes`);
+    }
   }
 
   at(n: Node): void {
@@ -196,7 +203,7 @@ class State {
         this.walkTemplate(dot, node);
         return;
       case "text":
-        this.out.push(node.text);
+        this.write(node.text);
         return;
       default:
         this.errorf(`unknown node: ${nodeString(node)}`);
@@ -536,6 +543,10 @@ class State {
       this.at(node);
       this.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
     }
+    if (typeof result === "string" && result.length > MAX_TEMPLATE_OUTPUT_BYTES) {
+      this.at(node);
+      this.errorf(`error calling ${name}: result exceeds the limit of ${MAX_TEMPLATE_OUTPUT_BYTES} bytes`);
+    }
     if (fn.ret === "interface {}" && !isBuiltin) return new Iface(result === undefined ? null : result);
     return result;
   }
@@ -647,15 +658,15 @@ class State {
     this.at(n);
     if (v instanceof Iface) v = v.v;
     if (v === undefined) {
-      this.out.push("<no value>");
+      this.write("<no value>");
       return;
     }
     if (v instanceof GoStruct && v.ptr) {
-      this.out.push(formatValue(new GoStruct(v.type, [...v.fields], false)));
+      this.write(formatValue(new GoStruct(v.type, [...v.fields], false)));
       return;
     }
     if (v instanceof GoFunc) this.errorf(`can't print ${nodeString(n)} of type ${typeName(v)}`);
-    this.out.push(formatValue(v));
+    this.write(formatValue(v));
   }
 }
 
@@ -699,7 +710,7 @@ export interface ExecuteOptions {
 
 /** Execute one template tree. Returns the output text; throws ExecError. */
 export function execute(tree: Tree, env: ExecEnv, data: unknown): string {
-  const out: string[] = [];
+  const out = new BoundedOutput();
   const st = new State(tree, env, out, [{ name: "$", value: data }], 0);
   if (tree.root === null) {
     throw new ExecError(
@@ -715,7 +726,7 @@ export function execute(tree: Tree, env: ExecEnv, data: unknown): string {
     }
     throw e;
   }
-  return out.join("");
+  return out.text();
 }
 
 export type { ListNode };

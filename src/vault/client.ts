@@ -3,6 +3,7 @@
 // policy change on Vault takes effect without waiting for the token to expire
 // (VSO issue #1185). Tokens never leave this object except in request headers.
 import { blake2b } from "@noble/hashes/blake2.js";
+import { setClampedTimeout } from "../util/timers.ts";
 import { VaultApiError, type VaultHttp, type VaultRequestOptions, type VaultResponse } from "./http.ts";
 
 export interface LoginResult {
@@ -71,8 +72,7 @@ export class VaultClient {
     clearTimeout(this.renewTimer);
     if (this.closed || !this.session.renewable || this.session.leaseDurationS <= 0) return;
     const delay = this.session.leaseDurationS * 1000 * (2 / 3);
-    this.renewTimer = setTimeout(() => void this.renewSelf(), delay);
-    this.renewTimer.unref();
+    this.renewTimer = setClampedTimeout(() => void this.renewSelf(), delay);
   }
 
   private async renewSelf(): Promise<void> {

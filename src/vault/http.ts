@@ -3,6 +3,7 @@
 // never a token or a response body with secret data.
 import { type Dispatcher, request } from "undici";
 import { parseJsonKeepingNumbers } from "../util/gojson.ts";
+import { encodeVaultPath } from "./path.ts";
 
 export interface VaultRequestOptions {
   body?: unknown;
@@ -14,6 +15,8 @@ export interface VaultRequestOptions {
   keepNumbers?: boolean;
   /** Status codes (besides 2xx) that are returned instead of thrown. */
   accept?: number[];
+  /** Query parameters; the path itself can never carry a query (see path.ts). */
+  query?: Record<string, string>;
 }
 
 export interface VaultResponse<T = Record<string, unknown>> {
@@ -64,8 +67,10 @@ export class VaultHttp {
     if (opts.token) headers["x-vault-token"] = opts.token;
     if (opts.namespace) headers["x-vault-namespace"] = opts.namespace;
     const httpMethod = method === "LIST" ? "GET" : method;
-    let url = `${this.address}/v1/${path.replace(/^\/+/, "")}`;
-    if (method === "LIST") url += (url.includes("?") ? "&" : "?") + "list=true";
+    const query = new URLSearchParams(opts.query);
+    if (method === "LIST") query.set("list", "true");
+    const qs = query.toString();
+    const url = `${this.address}/v1/${encodeVaultPath(path)}${qs ? `?${qs}` : ""}`;
     let body: string | undefined;
     if (opts.body !== undefined) {
       body = JSON.stringify(opts.body);

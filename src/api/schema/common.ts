@@ -1,6 +1,18 @@
 // Shared structs of spec §1.1 and the pieces every kind uses (conditions,
 // printer columns, the duration pattern).
-import { arr, bool, enumOf, int64, map, obj, req, type SchemaNode, str } from "./dsl.ts";
+import {
+  arr,
+  bool,
+  type CelRule,
+  enumOf,
+  int64,
+  map,
+  obj,
+  req,
+  type SchemaNode,
+  type StringNode,
+  str,
+} from "./dsl.ts";
 
 export const GROUP = "secrets.hashicorp.com";
 export const VERSION = "v1beta1";
@@ -13,6 +25,31 @@ export const DUR_WITH_DAYS = "^([0-9]+(\\.[0-9]+)?(s|m|h|d))$";
 
 export function duration(description: string, opts: { default?: string } = {}): SchemaNode {
   return str(description, { pattern: DUR, ...opts });
+}
+
+// --- Vault paths -------------------------------------------------------------
+// Fields that become part of a Vault request URL. A '.' or '..' segment would
+// leave the mount (or the whole path prefix), and '?' or '#' would end the path
+// and start a query string or fragment. The Vault client checks again when it
+// builds a URL (src/vault/path.ts); these rules refuse such values at apply.
+
+const VAULT_PATH_RULES: CelRule[] = [
+  { rule: "!self.matches('(^|/)[.][.]?(/|$)')", message: "must not contain '.' or '..' path segments" },
+  { rule: "!self.matches('[?#[:cntrl:]]')", message: "must not contain '?', '#' or control characters" },
+];
+
+/** A Vault path of one or more segments (a mount, a secret path). */
+export function vaultPath(description: string, opts: { minLength?: number } = {}): StringNode {
+  return str(description, { maxLength: 1024, ...opts, rules: VAULT_PATH_RULES });
+}
+
+/** One segment of a Vault path (a role, an issuer, a key name): a path without '/'. */
+export function vaultPathSegment(description: string, opts: { minLength?: number } = {}): StringNode {
+  return str(description, {
+    maxLength: 512,
+    ...opts,
+    rules: [...VAULT_PATH_RULES, { rule: "!self.contains('/')", message: "must not contain '/'" }],
+  });
 }
 
 /** Auth methods of VaultAuth.method and VaultAuthGlobal.defaultAuthMethod. */

@@ -1,7 +1,9 @@
 // kube-apiserver and kube-controller-manager for the local control plane.
-// No kubelet or scheduler: Pods never run, but every API object, watch,
-// TokenRequest and TokenReview is real, and the controller-manager makes
-// ownerReference garbage collection and namespace deletion real.
+// Without the local node (src/dev/node) Pods never run, but every API object,
+// watch, TokenRequest and TokenReview is real, and the controller-manager makes
+// ownerReference garbage collection and namespace deletion real. With the node
+// the API server also serves Pods through the `kubernetes` Service and the
+// controller-manager runs its whole default controller set.
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Agent, request } from "undici";
@@ -70,15 +72,24 @@ export async function startKubeApiserver(
   port: number,
   files: KubeFiles,
   agent: Agent,
+  /** The node's address when a local node runs: the API server listens there and advertises it. */
+  nodeIp?: string,
 ): Promise<TrackedProcess> {
   const server = `https://127.0.0.1:${port}`;
+  // Inside the environment's isolated network namespace, 0.0.0.0 reaches only loopback and its bridges.
+  const network = nodeIp
+    ? [
+        "--bind-address=0.0.0.0",
+        `--advertise-address=${nodeIp}`,
+        "--kubelet-preferred-address-types=InternalIP",
+      ]
+    : ["--bind-address=127.0.0.1", "--advertise-address=127.0.0.1", "--endpoint-reconciler-type=none"];
   const proc = startDaemon(stateDir, {
     name: "kube-apiserver",
     command: binary,
     args: [
       `--etcd-servers=${etcdUrl}`,
-      "--bind-address=127.0.0.1",
-      "--advertise-address=127.0.0.1",
+      ...network,
       `--secure-port=${port}`,
       `--cert-dir=${files.dir}`,
       `--tls-cert-file=${files.servingCert}`,
@@ -90,7 +101,6 @@ export async function startKubeApiserver(
       `--service-account-issuer=${server}`,
       `--service-account-key-file=${files.saPublicKey}`,
       `--service-account-signing-key-file=${files.saPrivateKey}`,
-      "--endpoint-reconciler-type=none",
       "--v=1",
     ],
   });
@@ -111,6 +121,8 @@ export async function startKubeControllerManager(
   stateDir: string,
   binary: string,
   files: KubeFiles,
+  /** All default controllers (deployments, replica sets, endpoints, root CA publisher, ...) for a local node. */
+  allControllers = false,
 ): Promise<TrackedProcess> {
   const port = await freePort();
   // The controller-manager serves health checks with a self-signed certificate of its own.
@@ -123,10 +135,12 @@ export async function startKubeControllerManager(
       `--authentication-kubeconfig=${files.kubeconfig}`,
       `--authorization-kubeconfig=${files.kubeconfig}`,
       "--leader-elect=false",
-      "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller",
+      allControllers
+        ? "--controllers=*"
+        : "--controllers=garbage-collector-controller,namespace-controller,serviceaccount-controller,serviceaccount-token-controller",
       `--service-account-private-key-file=${files.saPrivateKey}`,
       `--root-ca-file=${files.caCert}`,
-      "--use-service-account-credentials=false",
+      `--use-service-account-credentials=${allControllers}`,
       "--bind-address=127.0.0.1",
       `--secure-port=${port}`,
       `--cert-dir=${join(stateDir, "kcm-certs")}`,

@@ -13,6 +13,8 @@ export async function startOpenBao(
   stateDir: string,
   binary: string,
   rootToken: string,
+  /** Listen on every address of the (isolated) network namespace, so Pods reach it too. */
+  listenAll = false,
 ): Promise<OpenBaoInfo> {
   const port = await freePort();
   const address = `http://127.0.0.1:${port}`;
@@ -26,7 +28,7 @@ export async function startOpenBao(
       "server",
       "-dev",
       `-dev-root-token-id=${rootToken}`,
-      `-dev-listen-address=127.0.0.1:${port}`,
+      `-dev-listen-address=${listenAll ? "0.0.0.0" : "127.0.0.1"}:${port}`,
       "-dev-no-store-token",
     ],
     env,

@@ -38,6 +38,8 @@ export async function startPostgres(
   binDir: string,
   stateDir: string,
   password: string,
+  /** Also listen here and accept password logins from these networks (the local node's Pods). */
+  cluster?: { listenAddress: string; clientCidrs: string[] },
 ): Promise<PostgresInfo> {
   const user = postgresUser();
   const baseDir = mkdtempSync(join(tmpdir(), "vso-ts-pg-"));
@@ -69,6 +71,14 @@ export async function startPostgres(
     const e = err as { stderr?: Buffer };
     throw new ServerStartError("PostgreSQL initdb", e.stderr?.toString() ?? String(err));
   }
+  if (cluster) {
+    const hba = cluster.clientCidrs.map((c) => `host all all ${c} scram-sha-256`).join("\n");
+    writeFileSync(
+      join(dataDir, "pg_hba.conf"),
+      `${readFileSync(join(dataDir, "pg_hba.conf"), "utf8")}\n${hba}\n`,
+    );
+  }
+  const listen = cluster ? `127.0.0.1,${cluster.listenAddress}` : "127.0.0.1";
   const port = await freePort();
   const proc = startDaemon(stateDir, {
     name: "postgres",
@@ -77,7 +87,7 @@ export async function startPostgres(
       "-D",
       dataDir,
       "-c",
-      "listen_addresses=127.0.0.1",
+      `listen_addresses=${listen}`,
       "-p",
       String(port),
       "-k",

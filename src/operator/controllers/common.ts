@@ -4,6 +4,7 @@ import type { RolloutRestartTarget } from "../../api/index.ts";
 import { ConditionReason, ConditionType, EventReason, OwnerLabel } from "../../api/index.ts";
 import { KubeApiError, type KubeObject } from "../../kube/client.ts";
 import { boolStatus, type Condition, setCondition } from "../../runtime/conditions.ts";
+import { ConfigurationError } from "../../runtime/errors.ts";
 import type { VaultClient } from "../../vault/client.ts";
 import { ConnectionConfigError } from "../../vault/connection.ts";
 import { VaultApiError } from "../../vault/http.ts";
@@ -27,6 +28,7 @@ export class UnsupportedFeatureError extends Error {
 
 export function classify(err: unknown): ErrorClass {
   if (
+    err instanceof ConfigurationError ||
     err instanceof RefError ||
     err instanceof AuthConfigError ||
     err instanceof ConnectionConfigError ||

@@ -66,7 +66,6 @@ export class VaultStaticSecretReconciler {
     if (!vss) {
       this.lastSeenRV.delete(k);
       this.statuses.forget(k);
-      ctx.backoff.reset(k);
       ctx.metrics.resourceStatus.remove({
         controller: "vaultstaticsecret",
         name: key.name,
@@ -105,15 +104,10 @@ export class VaultStaticSecretReconciler {
       // Read the KV secret.
       const mount = spec.mount.replace(/^\/+|\/+$/g, "");
       const path = spec.path.replace(/^\/+/, "");
-      let apiPath: string;
-      if (spec.type === "kv-v2") {
-        apiPath = `${mount}/data/${path}`;
-        if (spec.version) apiPath += `?version=${spec.version}`;
-      } else {
-        apiPath = `${mount}/${path}`;
-      }
+      const apiPath = spec.type === "kv-v2" ? `${mount}/data/${path}` : `${mount}/${path}`;
+      const query = spec.type === "kv-v2" && spec.version ? { version: String(spec.version) } : undefined;
       const ns = spec.namespace || resolved.spec.namespace;
-      const resp = await client.request<unknown>("GET", apiPath, { namespace: ns, keepNumbers: true });
+      const resp = await client.request<unknown>("GET", apiPath, { namespace: ns, keepNumbers: true, query });
       const body = resp.json as { data?: unknown } | undefined;
       const respData = (body?.data ?? null) as Record<string, unknown> | null;
       let secrets: Record<string, unknown>;
@@ -231,7 +225,6 @@ export class VaultStaticSecretReconciler {
       await ensureFinalizer(ctx.kube, VSO.VaultStaticSecret, obj, Finalizer.VaultStaticSecret).catch(
         () => {},
       );
-      ctx.backoff.reset(k);
       ctx.metrics.resourceStatus.set(
         { controller: "vaultstaticsecret", name: key.name, namespace: key.namespace },
         1,
@@ -263,7 +256,9 @@ export class VaultStaticSecretReconciler {
         0,
       );
       ctx.log.info({ controller: "vaultstaticsecret", key: k, reason, error: message }, "sync failed");
-      return { requeueAfterMs: cls === "config" ? configErrorRequeue() : ctx.backoff.next(k) };
+      return cls === "config"
+        ? { failure: "configuration", requeueAfterMs: configErrorRequeue() }
+        : { failure: "transient" };
     }
   }
 }

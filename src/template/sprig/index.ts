@@ -4,6 +4,7 @@ import bcryptjs from "bcryptjs";
 import { formatValue, sprintf } from "../fmt.ts";
 import { def, FuncError, type FuncMap } from "../funcdef.ts";
 import { JsonError, marshal, marshalIndent, marshalNoEscape, unmarshal } from "../json.ts";
+import { checkResultSize } from "../limits.ts";
 import { canBackquote, formatFloat, goParseInt, quote as goQuote, NumError } from "../strconv.ts";
 import { formatDuration, parseDuration, parseTime } from "../timefmt.ts";
 import {
@@ -379,6 +380,9 @@ function goMod(a: bigint, b: bigint): bigint {
 
 function untilStep(start: number, stop: number, step: number): number[] {
   const v: number[] = [];
+  if (step !== 0 && Math.sign(stop - start) === Math.sign(step)) {
+    checkResultSize(Math.ceil((stop - start) / step), "untilStep");
+  }
   if (stop < start) {
     if (step >= 0) return v;
     for (let i = start; i > stop; i += step) v.push(i);
@@ -851,6 +855,7 @@ function cat(...vs: unknown[]): string {
 function indent(spaces: GoInt, s: string): string {
   const n = Number(spaces.v);
   if (n < 0) throw new FuncError("strings: negative Repeat count");
+  checkResultSize(s.length + n * s.split("\n").length, "indent");
   const pad = " ".repeat(n);
   return pad + s.split("\n").join("\n" + pad);
 }
@@ -858,6 +863,7 @@ function indent(spaces: GoInt, s: string): string {
 function repeat(count: GoInt, s: string): string {
   const n = Number(count.v);
   if (n < 0) throw new FuncError("strings: negative Repeat count");
+  checkResultSize(n * s.length, "repeat");
   return s.repeat(n);
 }
 

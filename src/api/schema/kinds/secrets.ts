@@ -10,6 +10,8 @@ import {
   duration,
   rolloutRestartTargets,
   VaultClientMeta,
+  vaultPath,
+  vaultPathSegment,
 } from "../common.ts";
 import { arr, bool, enumOf, int, int64, map, obj, req, str } from "../dsl.ts";
 import { defineKind } from "../kind.ts";
@@ -31,8 +33,8 @@ export const VaultStaticSecret = defineKind({
     {
       vaultAuthRef,
       namespace: vaultNamespace,
-      mount: req(str("KV secrets engine mount.", { minLength: 1 })),
-      path: req(str("Path of the secret, relative to the mount.", { minLength: 1 })),
+      mount: req(vaultPath("KV secrets engine mount.", { minLength: 1 })),
+      path: req(vaultPath("Path of the secret, relative to the mount.", { minLength: 1 })),
       version: int("KV v2 version to read; the latest when unset.", { minimum: 0 }),
       type: req(enumOf(["kv-v1", "kv-v2"], "KV secrets engine version.")),
       refreshAfter: duration(
@@ -100,9 +102,11 @@ export const VaultDynamicSecret = defineKind({
     {
       vaultAuthRef,
       namespace: vaultNamespace,
-      mount: req(str("Secrets engine mount.", { minLength: 1 })),
+      mount: req(vaultPath("Secrets engine mount.", { minLength: 1 })),
       path: req(
-        str("Path relative to the mount, e.g. creds/my-role or static-creds/my-role.", { minLength: 1 }),
+        vaultPath("Path relative to the mount, e.g. creds/my-role or static-creds/my-role.", {
+          minLength: 1,
+        }),
       ),
       requestHTTPMethod: enumOf(
         ["GET", "POST", "PUT"],
@@ -150,9 +154,9 @@ export const VaultPKISecret = defineKind({
     {
       vaultAuthRef,
       namespace: vaultNamespace,
-      mount: req(str("PKI secrets engine mount.", { minLength: 1 })),
-      role: req(str("PKI role to issue with.", { minLength: 1 })),
-      issuerRef: str("Issuer to issue with; the mount's default issuer when empty."),
+      mount: req(vaultPath("PKI secrets engine mount.", { minLength: 1 })),
+      role: req(vaultPathSegment("PKI role to issue with.", { minLength: 1 })),
+      issuerRef: vaultPathSegment("Issuer to issue with; the mount's default issuer when empty."),
       revoke: bool("Revoke the previous certificate on renewal, and the current one on deletion.", {
         default: false,
       }),

@@ -4,7 +4,16 @@
 // NOT required in the schema: a VaultAuth may leave them empty and inherit them
 // field by field from a VaultAuthGlobal, so they are checked after the merge, at
 // reconcile time. Only rules that hold for every single object are CEL rules.
-import { AUTH_METHODS, allowedNamespaces, COL_AGE, COL_HEALTHY, COL_READY, conditions } from "../common.ts";
+import {
+  AUTH_METHODS,
+  allowedNamespaces,
+  COL_AGE,
+  COL_HEALTHY,
+  COL_READY,
+  conditions,
+  vaultPath,
+  vaultPathSegment,
+} from "../common.ts";
 import {
   arr,
   bool,
@@ -139,8 +148,8 @@ export const VaultAuthGlobalRef = obj(
 
 export const StorageEncryption = obj(
   {
-    mount: req(str("Transit secrets engine mount.")),
-    keyName: req(str("Transit key name.")),
+    mount: req(vaultPath("Transit secrets engine mount.")),
+    keyName: req(vaultPathSegment("Transit key name.")),
   },
   "Transit key used to encrypt persisted client-cache entries.",
   { tsName: "StorageEncryption" },
@@ -160,7 +169,7 @@ export const VaultAuth = defineKind({
       namespace: str("Vault namespace to log in to."),
       allowedNamespaces,
       method: enumOf(AUTH_METHODS, "Auth method; may come from the VaultAuthGlobal's defaultAuthMethod."),
-      mount: str("Auth mount path; login is PUT auth/<mount>/login."),
+      mount: vaultPath("Auth mount path; login is PUT auth/<mount>/login."),
       params: map(str(), "Parameters for the login."),
       headers: map(str(), "Headers sent with the login request."),
       kubernetes: VaultAuthConfigKubernetes,
@@ -187,7 +196,7 @@ export const VaultAuth = defineKind({
 function globalMethod(base: ObjectNode, tsName: string, method: string): ObjectNode {
   const extra: Record<string, Field> = {
     namespace: { node: str(`Vault namespace for ${method} logins.`), required: false },
-    mount: { node: str(`Auth mount for ${method} logins.`), required: false },
+    mount: { node: vaultPath(`Auth mount for ${method} logins.`), required: false },
     params: { node: map(str(), `Login parameters for ${method}.`), required: false },
     headers: { node: map(str(), `Login headers for ${method}.`), required: false },
   };
@@ -214,7 +223,7 @@ export const VaultAuthGlobal = defineKind({
       vaultConnectionRef: str("Default VaultConnection as [namespace/]name."),
       defaultVaultNamespace: str("Default Vault namespace."),
       defaultAuthMethod: enumOf(AUTH_METHODS, "Auth method used when the VaultAuth sets none."),
-      defaultMount: str("Default auth mount."),
+      defaultMount: vaultPath("Default auth mount."),
       params: map(str(), "Default login parameters."),
       headers: map(str(), "Default login headers."),
       kubernetes: globalMethod(VaultAuthConfigKubernetes, "VaultAuthGlobalConfigKubernetes", "kubernetes"),

@@ -4,8 +4,8 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse } from "yaml";
-import { REPO_ROOT } from "../dev/paths.ts";
 import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { REPO_ROOT } from "./paths.ts";
 
 export const CRD_DIR = join(REPO_ROOT, "deploy", "crds");
 

@@ -1,0 +1,3 @@
+module vsots.local/pause
+
+go 1.22

@@ -1,0 +1,111 @@
+// The local node's images, built from files on this machine and imported into
+// its containerd (no registry): the pod sandbox's pause, a busybox test image
+// and a Node.js runtime image. Archives are cached by content under
+// $VSO_TS_CACHE/images, so a second `up` only imports them.
+import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
+import { join } from "node:path";
+import { cacheDir } from "../paths.ts";
+import { buildImage, type ImageSpec } from "./oci-image.ts";
+import type { TarEntry } from "./tar.ts";
+
+export const PAUSE_IMAGE = "registry.k8s.io/pause:3.10";
+export const BUSYBOX_IMAGE = "docker.io/library/busybox:1.35";
+export const NODE_IMAGE = "vso-dev.local/node:24";
+
+const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
+const GROUP = "root:x:0:\nnogroup:x:65534:\n";
+
+/** /etc/passwd, /etc/group and a world-writable /tmp: what most programs expect of a root filesystem. */
+export function baseEntries(): TarEntry[] {
+  return [
+    { path: "etc/passwd", type: "file", data: Buffer.from(PASSWD) },
+    { path: "etc/group", type: "file", data: Buffer.from(GROUP) },
+    { path: "tmp", type: "dir", mode: 0o1777 },
+  ];
+}
+
+/** A file of this machine, with its permission bits (the dynamic loader, for one, must stay executable). */
+function fileEntry(path: string, source: string, mode?: number): TarEntry {
+  const real = realpathSync(source);
+  return { path, type: "file", mode: mode ?? statSync(real).mode & 0o7777, data: readFileSync(real) };
+}
+
+export function pauseImage(pauseBinary: string): ImageSpec {
+  return {
+    name: PAUSE_IMAGE,
+    entries: [fileEntry("pause", pauseBinary)],
+    entrypoint: ["/pause"],
+    user: "65535:65535",
+  };
+}
+
+export function busyboxImage(busybox = "/bin/busybox"): ImageSpec {
+  const applets = execFileSync(busybox, ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
+  const entries: TarEntry[] = [...baseEntries(), fileEntry("bin/busybox", busybox)];
+  for (const a of applets) {
+    if (a !== "busybox") entries.push({ path: `bin/${a}`, type: "symlink", linkTarget: "busybox" });
+  }
+  return { name: BUSYBOX_IMAGE, entries, cmd: ["sh"] };
+}
+
+/** The shared libraries a dynamically linked binary loads, as (path in the image, file on this machine). */
+export function sharedLibraries(binary: string): string[] {
+  const out = execFileSync("ldd", [binary], { encoding: "utf8" });
+  const libs: string[] = [];
+  for (const line of out.split("\n")) {
+    const m = /=>\s*(\/\S+)/.exec(line) ?? /^\s*(\/\S+)\s+\(/.exec(line);
+    if (m) libs.push(m[1]);
+  }
+  return libs;
+}
+
+/** The Node.js binary this process runs on, with its libraries: enough to run JavaScript in a Pod. */
+export function nodeRuntimeEntries(nodeBinary = process.execPath): TarEntry[] {
+  return [
+    ...baseEntries(),
+    fileEntry("usr/local/bin/node", nodeBinary),
+    ...sharedLibraries(nodeBinary).map((l) => fileEntry(l.slice(1), l)),
+  ];
+}
+
+export function nodeImage(): ImageSpec {
+  return { name: NODE_IMAGE, entries: nodeRuntimeEntries(), entrypoint: ["/usr/local/bin/node"] };
+}
+
+/**
+ * The image archive's path in the cache, built by `make` on first use. The key
+ * names the inputs (binary paths and their sizes and times), so a changed input
+ * builds a new archive.
+ */
+export function cachedArchive(name: string, inputs: string[], make: () => ImageSpec, extraKey = ""): string {
+  const dir = join(cacheDir(), "images");
+  mkdirSync(dir, { recursive: true });
+  const h = createHash("sha256").update(name).update(extraKey);
+  for (const f of inputs) {
+    const st = statSync(realpathSync(f));
+    h.update(`\n${f}:${st.size}:${st.mtimeMs}`);
+  }
+  const file = join(dir, `${name.replace(/[^a-zA-Z0-9.-]+/g, "_")}-${h.digest("hex").slice(0, 16)}.tar`);
+  if (existsSync(file)) return file;
+  const { archive } = buildImage(make());
+  writeFileSync(`${file}.tmp`, archive);
+  renameSync(`${file}.tmp`, file);
+  return file;
+}
+
+/** Imports an OCI archive into containerd's k8s.io namespace, where the kubelet finds it. */
+export function importImage(ctr: string, address: string, archive: string): void {
+  execFileSync(ctr, ["--address", address, "-n", "k8s.io", "images", "import", "--local", archive], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+}
