@@ -17,6 +17,11 @@ deps-js:
 build: deps-js
 	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/tsc -p tsconfig.json
 
+## generate: regenerate the CRDs, src/api/types.generated.ts and deploy/install.yaml (needs helm: make deps)
+generate: deps-js
+	$(NODE_RUN) scripts/generate-crds.ts
+	$(NODE_RUN) scripts/generate-install.ts
+
 ## lint: formatting and lint rules, enforced
 lint: deps-js
 	PATH="$(dir $(NODE)):$$PATH" node_modules/.bin/biome check --error-on-warnings .

@@ -1,5 +1,5 @@
-// Generates the CRD manifests (deploy/crds/, and the identical copy in
-// deploy/chart/crds/) and src/api/types.generated.ts from src/api/schema/.
+// Generates the CRD manifests (deploy/crds/, and the identical copy in the
+// Helm chart's deploy/chart/vault-secrets-operator/crds/) and src/api/types.generated.ts from src/api/schema/.
 //
 //   node scripts/generate-crds.ts           write the files
 //   node scripts/generate-crds.ts --check   write nothing; exit 1 and name every

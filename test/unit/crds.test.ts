@@ -341,7 +341,7 @@ describe("generated files", () => {
       const vss = join(tmp, "deploy/crds/secrets.hashicorp.com_vaultstaticsecrets.yaml");
       writeFileSync(vss, `${readFileSync(vss, "utf8")}# edited\n`);
       rmSync(join(tmp, TYPES_FILE));
-      writeFileSync(join(tmp, "deploy/chart/crds/secrets.hashicorp.com_vaulttransits.yaml"), "{}\n");
+      writeFileSync(join(tmp, CRD_DIRS[1], "secrets.hashicorp.com_vaulttransits.yaml"), "{}\n");
       const r = spawnSync(process.execPath, [GENERATOR, "--check", "--root", tmp], { encoding: "utf8" });
       assert.notEqual(r.status, 0);
       assert.match(r.stderr, /stale: deploy\/crds\/secrets\.hashicorp\.com_vaultstaticsecrets\.yaml/);
@@ -353,7 +353,7 @@ describe("generated files", () => {
     }
   });
 
-  it("writes one CRD per kind, identical in deploy/crds and deploy/chart/crds, with the header", () => {
+  it("writes one CRD per kind, identical in deploy/crds and the chart's crds/, with the header", () => {
     for (const dir of CRD_DIRS) {
       const names = readdirSync(join(ROOT, dir)).filter((n) => n.endsWith(".yaml"));
       assert.deepEqual(names.sort(), ALL_KINDS.map(crdFileName).sort());
