@@ -15,7 +15,8 @@ import {
   runInNetns,
 } from "../dev/node/netns.ts";
 
-const USAGE = "usage: vso dev up [--with-node] | env | exec -- CMD [ARGS...] | down | demo [--no-node]   [--dir DIR]";
+const USAGE =
+  "usage: vso dev up [--with-node] | env | exec -- CMD [ARGS...] | down | demo [--no-node]   [--dir DIR]";
 
 /**
  * `up --with-node` and `demo` create the environment's network namespace and

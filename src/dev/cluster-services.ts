@@ -4,7 +4,13 @@
 // and its PostgreSQL as `postgres:5432`, the names the walkthrough uses.
 import { CORE, type KubeClient, type ResourceType } from "../kube/client.ts";
 
-const SERVICES: ResourceType = { group: "", version: "v1", plural: "services", kind: "Service", namespaced: true };
+const SERVICES: ResourceType = {
+  group: "",
+  version: "v1",
+  plural: "services",
+  kind: "Service",
+  namespaced: true,
+};
 const ENDPOINT_SLICES: ResourceType = {
   group: "discovery.k8s.io",
   version: "v1",
@@ -38,8 +44,15 @@ export async function exposeInCluster(kube: KubeClient, s: ExternalService): Pro
     {
       apiVersion: "v1",
       kind: "Service",
-      metadata: { name: s.name, namespace: s.namespace, labels: { "app.kubernetes.io/managed-by": "vso-dev" } },
-      spec: { type: "ClusterIP", ports: [{ name: "main", port: s.port, targetPort: s.targetPort, protocol: "TCP" }] },
+      metadata: {
+        name: s.name,
+        namespace: s.namespace,
+        labels: { "app.kubernetes.io/managed-by": "vso-dev" },
+      },
+      spec: {
+        type: "ClusterIP",
+        ports: [{ name: "main", port: s.port, targetPort: s.targetPort, protocol: "TCP" }],
+      },
     },
     "apply",
     opts,

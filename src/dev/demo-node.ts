@@ -14,8 +14,8 @@ import { promisify } from "node:util";
 import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
 import { exposeInCluster } from "./cluster-services.ts";
 import type { DevState } from "./environment.ts";
-import { NODE_IP } from "./node/netns.ts";
 import { importImage } from "./node/images.ts";
+import { NODE_IP } from "./node/netns.ts";
 import { cachedOperatorImage } from "./operator-image.ts";
 import { REPO_ROOT, toolPaths } from "./paths.ts";
 
@@ -41,8 +41,14 @@ interface PodLike extends KubeObject {
 async function tool(state: DevState, bin: string, args: string[], stdin?: string): Promise<string> {
   const env = { ...process.env, KUBECONFIG: state.kubeconfig };
   return await new Promise((resolve, reject) => {
-    const child = execFile(bin, args, { env, maxBuffer: 16 << 20, timeout: 300_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`${bin.split("/").pop()} ${args.join(" ")}: ${stderr || err.message}`)) : resolve(stdout),
+    const child = execFile(
+      bin,
+      args,
+      { env, maxBuffer: 16 << 20, timeout: 300_000 },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`${bin.split("/").pop()} ${args.join(" ")}: ${stderr || err.message}`))
+          : resolve(stdout),
     );
     if (stdin !== undefined) child.stdin?.end(stdin);
   });
@@ -58,10 +64,17 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutM
   }
 }
 
-async function runningPod(kube: KubeClient, ns: string, app: string, not?: string): Promise<string | undefined> {
+async function runningPod(
+  kube: KubeClient,
+  ns: string,
+  app: string,
+  not?: string,
+): Promise<string | undefined> {
   const list = await kube.list<PodLike>(CORE.pods, ns, { labelSelector: `app=${app}` });
   const live = list.items.filter((p) => !p.metadata.deletionTimestamp);
-  const ready = live.filter((p) => p.status?.phase === "Running" && p.status.containerStatuses?.every((c) => c.ready));
+  const ready = live.filter(
+    (p) => p.status?.phase === "Running" && p.status.containerStatuses?.every((c) => c.ready),
+  );
   if (live.length !== 1 || ready.length !== 1) return undefined;
   const name = ready[0].metadata.name;
   return name !== not ? name : undefined;
@@ -110,12 +123,19 @@ export async function demoOnNode(state: DevState, log: (l: string) => void): Pro
     }
 
     for (const f of MANIFESTS) {
-      const text = readFileSync(join(WALKTHROUGH_DIR, f), "utf8").replaceAll("${VAULT_ADDR}", IN_CLUSTER_VAULT);
+      const text = readFileSync(join(WALKTHROUGH_DIR, f), "utf8").replaceAll(
+        "${VAULT_ADDR}",
+        IN_CLUSTER_VAULT,
+      );
       await tool(state, kubectl, ["apply", "-f", "-"], text);
     }
     log("applied the walkthrough's manifests; waiting for the Secrets and the app");
     for (const name of ["myapp-database", "api-keys", "myapp-db-dynamic"]) {
-      await until(`Secret default/${name}`, async () => (await kube.getOrNull(CORE.secrets, "default", name)) ?? undefined, 120_000);
+      await until(
+        `Secret default/${name}`,
+        async () => (await kube.getOrNull(CORE.secrets, "default", name)) ?? undefined,
+        120_000,
+      );
     }
     const first = await until("a running myapp Pod", () => runningPod(kube, "default", "myapp"), 120_000);
     const logs = await until(
@@ -126,9 +146,17 @@ export async function demoOnNode(state: DevState, log: (l: string) => void): Pro
       },
       60_000,
     );
-    const version = logs.split("\n").find((l) => /PostgreSQL 15/.test(l))?.trim() ?? "";
+    const version =
+      logs
+        .split("\n")
+        .find((l) => /PostgreSQL 15/.test(l))
+        ?.trim() ?? "";
     const user = async () => {
-      const s = await kube.get<KubeObject & { data?: Record<string, string> }>(CORE.secrets, "default", "myapp-db-dynamic");
+      const s = await kube.get<KubeObject & { data?: Record<string, string> }>(
+        CORE.secrets,
+        "default",
+        "myapp-db-dynamic",
+      );
       return Buffer.from(s.data?.username ?? "", "base64").toString();
     };
     const user1 = await user();
@@ -136,19 +164,33 @@ export async function demoOnNode(state: DevState, log: (l: string) => void): Pro
     // Rotate now rather than at the lease's max TTL: a spec change makes the operator fetch new
     // credentials, revoke the old lease and restart myapp, as the renewal cycle would.
     log("rotating the dynamic credentials (spec change) and waiting for myapp's new Pod");
-    await tool(state, kubectl, ["patch", "vaultdynamicsecret", "myapp-db-creds", "--type=merge", "-p", '{"spec":{"renewalPercent":66}}']);
-    const second = await until("myapp's replacement Pod", () => runningPod(kube, "default", "myapp", first), 180_000);
+    await tool(state, kubectl, [
+      "patch",
+      "vaultdynamicsecret",
+      "myapp-db-creds",
+      "--type=merge",
+      "-p",
+      '{"spec":{"renewalPercent":66}}',
+    ]);
+    const second = await until(
+      "myapp's replacement Pod",
+      () => runningPod(kube, "default", "myapp", first),
+      180_000,
+    );
     const user2 = await user();
     return [
       "The walkthrough runs on a real node (kubelet, containerd) with vso-ts installed by Helm:",
       "",
-      ...(await tool(state, kubectl, ["get", "pods", "-n", OPERATOR_NAMESPACE])).trimEnd().split("\n").map((l) => `    ${l}`),
+      ...(await tool(state, kubectl, ["get", "pods", "-n", OPERATOR_NAMESPACE]))
+        .trimEnd()
+        .split("\n")
+        .map((l) => `    ${l}`),
       "",
       `  myapp (${first}) logged in to PostgreSQL as ${user1}:`,
       `    ${version}`,
       `  rotated: new user ${user2}, myapp replaced by ${second}`,
       "",
-      "  Next, from this shell (or eval \"$(bin/vso dev env)\" first):",
+      '  Next, from this shell (or eval "$(bin/vso dev env)" first):',
       "    bin/vso dev exec -- kubectl get pods -n vault-secrets-operator-system",
       "    bin/vso dev exec -- kubectl logs -n vault-secrets-operator-system deployment/vault-secrets-operator-controller-manager",
       "    bin/vso dev exec -- kubectl logs deployment/myapp",
