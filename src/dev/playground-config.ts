@@ -7,6 +7,11 @@ import type { VaultHttp } from "../vault/http.ts";
 
 export const OPERATOR_NAMESPACE = "vault-secrets-operator-system";
 export const TOKEN_REVIEWER_SA = "vault-token-reviewer";
+/**
+ * Where the reviewer's service account lives: kube-system, so that removing
+ * the operator's namespace (helm uninstall, a test) never breaks Vault's logins.
+ */
+export const TOKEN_REVIEWER_NAMESPACE = "kube-system";
 
 export const SAMPLE_SECRETS: Record<string, Record<string, string>> = {
   "myapp/database": {
@@ -50,15 +55,15 @@ async function ensure(
 export async function configureKubernetes(kube: KubeClient): Promise<{ reviewerJwt: string }> {
   await ensure(kube, CORE.namespaces, undefined, { metadata: { name: OPERATOR_NAMESPACE } });
   await ensure(kube, CORE.serviceaccounts, "default", { metadata: { name: "myapp-sa" } });
-  await ensure(kube, CORE.serviceaccounts, OPERATOR_NAMESPACE, { metadata: { name: TOKEN_REVIEWER_SA } });
+  await ensure(kube, CORE.serviceaccounts, TOKEN_REVIEWER_NAMESPACE, { metadata: { name: TOKEN_REVIEWER_SA } });
   await ensure(kube, CORE.clusterrolebindings, undefined, {
     metadata: { name: "vso-ts-vault-token-reviewer" },
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
-    subjects: [{ kind: "ServiceAccount", name: TOKEN_REVIEWER_SA, namespace: OPERATOR_NAMESPACE }],
+    subjects: [{ kind: "ServiceAccount", name: TOKEN_REVIEWER_SA, namespace: TOKEN_REVIEWER_NAMESPACE }],
   });
   const res = (await kube.raw(
     "POST",
-    kube.path(CORE.serviceaccounts, OPERATOR_NAMESPACE, TOKEN_REVIEWER_SA, "token"),
+    kube.path(CORE.serviceaccounts, TOKEN_REVIEWER_NAMESPACE, TOKEN_REVIEWER_SA, "token"),
     {
       apiVersion: "authentication.k8s.io/v1",
       kind: "TokenRequest",

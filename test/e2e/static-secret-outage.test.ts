@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { requireTools } from "../../src/dev/paths.ts";
-import { OPERATOR_NAMESPACE, TOKEN_REVIEWER_SA } from "../../src/dev/playground-config.ts";
+import { TOKEN_REVIEWER_NAMESPACE, TOKEN_REVIEWER_SA } from "../../src/dev/playground-config.ts";
 import { stopAll } from "../../src/dev/processes.ts";
 import { startOpenBao } from "../../src/dev/servers/openbao.ts";
 import { CORE } from "../../src/kube/client.ts";
@@ -32,7 +32,7 @@ test("Vault frozen: Secret untouched, condition reported, recovery after SIGCONT
   const vault = new VaultHttp({ address: bao.address });
   const reviewer = (await env.kube.raw(
     "POST",
-    env.kube.path(CORE.serviceaccounts, OPERATOR_NAMESPACE, TOKEN_REVIEWER_SA, "token"),
+    env.kube.path(CORE.serviceaccounts, TOKEN_REVIEWER_NAMESPACE, TOKEN_REVIEWER_SA, "token"),
     {
       spec: { expirationSeconds: 3600 },
     },
