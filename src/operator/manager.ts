@@ -18,8 +18,16 @@ import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
 import { Controller, type ReconcileResult } from "../runtime/controller.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
+import { ClientCachePersistence } from "../vault/client-cache-storage.ts";
+import { TransitCipher } from "../vault/client-cache-transit.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
 import { BackoffRegistry } from "./backoff.ts";
+import {
+  purgePersistedClients,
+  restorePersistedClients,
+  SecretClientCacheStore,
+  transitTargetResolver,
+} from "./client-cache-store.ts";
 import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
 import { SecretTransformationReconciler } from "./controllers/secrettransformation.ts";
@@ -123,13 +131,40 @@ export async function startManager(
       onError: onError("SecretTransformation"),
     }),
   };
-  const clients = new VaultClientFactory(kube, {
+  const hmacKey = await ensureHmacKey(kube, cfg.operatorNamespace);
+  const lookup = {
+    vaultAuth: (ns: string, n: string) => informers.auths.get(ns, n),
+    vaultAuthGlobal: (ns: string, n: string) => informers.authGlobals.get(ns, n),
+    vaultConnection: (ns: string, n: string) => informers.connections.get(ns, n),
+  };
+  const allowDefaultGlobals = cfg.globalVaultAuthOptions.includes("allow-default-globals");
+  const cacheStore = new SecretClientCacheStore(kube, cfg.operatorNamespace, hmacKey);
+  const persistence: ClientCachePersistence | undefined =
+    cfg.clientCachePersistenceModel === "none"
+      ? undefined
+      : new ClientCachePersistence(cacheStore, {
+          log,
+          cipher:
+            cfg.clientCachePersistenceModel === "direct-encrypted"
+              ? new TransitCipher(
+                  transitTargetResolver({
+                    auths: () => informers.auths.list(),
+                    lookup,
+                    clients: (): VaultClientFactory => clients,
+                    operatorNamespace: cfg.operatorNamespace,
+                    allowDefaultGlobals,
+                  }),
+                )
+              : undefined,
+        });
+  const clients: VaultClientFactory = new VaultClientFactory(kube, {
     size: cfg.clientCacheSize,
     userAgent: `vso-ts/${VERSION}`,
     metrics: metrics.clientFactoryMetrics(),
+    persistence,
+    log,
   });
   setTemplateRenderer(renderGoTemplates);
-  const hmacKey = await ensureHmacKey(kube, cfg.operatorNamespace);
   const ctx: OperatorContext = {
     cfg,
     kube,
@@ -140,11 +175,7 @@ export async function startManager(
     informers,
     backoff: new BackoffRegistry(cfg.backoff),
     recorder: makeRecorders(kube, log),
-    lookup: {
-      vaultAuth: (ns, n) => informers.auths.get(ns, n),
-      vaultAuthGlobal: (ns, n) => informers.authGlobals.get(ns, n),
-      vaultConnection: (ns, n) => informers.connections.get(ns, n),
-    },
+    lookup,
   };
 
   const workers = Math.max(1, cfg.maxConcurrentReconciles);
@@ -287,6 +318,29 @@ export async function startManager(
     log.info({ lease: `${cfg.operatorNamespace}/${cfg.leaderElection.id}` }, "waiting for leadership");
     await elector.acquire();
     void elector.holdLeadership(opts.onLeadershipLost ?? (() => process.exit(1)));
+  }
+  // Persisted Vault clients are taken over before any controller can log in.
+  if (persistence) {
+    const r = await restorePersistedClients({
+      store: cacheStore,
+      clients,
+      auths: () => informers.auths.list(),
+      lookup,
+      operatorNamespace: cfg.operatorNamespace,
+      allowDefaultGlobals,
+      log,
+    });
+    log.info({ model: cfg.clientCachePersistenceModel, ...r }, "persisted Vault clients restored");
+    // A deleted VaultAuth takes its persisted clients with it, restored or not.
+    informers.auths.on({
+      delete: (a) => {
+        const uid = a.metadata.uid;
+        if (uid) void cacheStore.deleteForAuth(uid).catch(() => {});
+      },
+    });
+  } else {
+    const n = await purgePersistedClients(cacheStore);
+    if (n > 0) log.info({ purged: n }, "client-cache persistence is off: purged persisted Vault clients");
   }
   for (const c of Object.values(controllers)) c.start();
   const depthTimer = setInterval(() => {
