@@ -319,9 +319,11 @@ export async function startManager(
     await elector.acquire();
     void elector.holdLeadership(opts.onLeadershipLost ?? (() => process.exit(1)));
   }
-  // Persisted Vault clients are taken over before any controller can log in.
+  // Persisted Vault clients: a client is restored before any login for its key
+  // (lazily in the factory); this pass also takes over those no resource asks
+  // for soon, so their tokens are renewed in time, and drops stale entries.
   if (persistence) {
-    const r = await restorePersistedClients({
+    void restorePersistedClients({
       store: cacheStore,
       clients,
       auths: () => informers.auths.list(),
@@ -329,8 +331,14 @@ export async function startManager(
       operatorNamespace: cfg.operatorNamespace,
       allowDefaultGlobals,
       log,
-    });
-    log.info({ model: cfg.clientCachePersistenceModel, ...r }, "persisted Vault clients restored");
+    }).then(
+      (r) => log.info({ model: cfg.clientCachePersistenceModel, ...r }, "persisted Vault clients restored"),
+      (err) =>
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          "cannot list persisted Vault clients",
+        ),
+    );
     // A deleted VaultAuth takes its persisted clients with it, restored or not.
     informers.auths.on({
       delete: (a) => {
@@ -339,8 +347,15 @@ export async function startManager(
       },
     });
   } else {
-    const n = await purgePersistedClients(cacheStore);
-    if (n > 0) log.info({ purged: n }, "client-cache persistence is off: purged persisted Vault clients");
+    await purgePersistedClients(cacheStore).then(
+      (n) =>
+        n > 0 && log.info({ purged: n }, "client-cache persistence is off: purged persisted Vault clients"),
+      (err) =>
+        log.warn(
+          { err: err instanceof Error ? err.message : String(err) },
+          "cannot purge persisted Vault clients",
+        ),
+    );
   }
   for (const c of Object.values(controllers)) c.start();
   const depthTimer = setInterval(() => {
