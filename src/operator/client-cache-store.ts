@@ -3,21 +3,24 @@
 // entry (Transit ciphertext in the direct-encrypted model), `data.messageMAC`
 // an HMAC-SHA256 over name + cacheKey + entry with the operator's HMAC key,
 // and labels saying what the entry was built from so stale ones can be found.
-// Also: the Transit target for direct-encrypted, and the start-up pass that
-// drops stale entries and takes over the live ones before any login.
+// Also: the Transit target for direct-encrypted, the start-up pass that drops
+// stale entries and takes over the live ones, and the wiring per model.
 import { createHmac, timingSafeEqual } from "node:crypto";
 import type { VaultAuth } from "../api/index.ts";
 import { CORE, isAlreadyExists, type KubeClient, type KubeObject } from "../kube/client.ts";
+import type { MultiInformer } from "../runtime/multi-informer.ts";
 import {
   CacheConfigError,
   CacheIntegrityError,
   type CacheLog,
   type ClientCacheOrigin,
+  ClientCachePersistence,
   type ClientCacheStore,
   type StoredClientEntry,
 } from "../vault/client-cache-storage.ts";
-import type { TransitTarget } from "../vault/client-cache-transit.ts";
+import { TransitCipher, type TransitTarget } from "../vault/client-cache-transit.ts";
 import type { VaultClientFactory } from "../vault/client-factory.ts";
+import type { OperatorConfig } from "./config.ts";
 import { mergeVaultAuthGlobal, type ObjectLookup, resolveConnection } from "./refs.ts";
 
 export const CACHE_SECRET_PREFIX = "vso-cc-";
@@ -291,4 +294,71 @@ export async function purgePersistedClients(store: SecretClientCacheStore): Prom
   const entries = await store.list();
   for (const e of entries) await store.delete(e.cacheKey);
   return entries.length;
+}
+
+/**
+ * The persistence the configured model asks for, and what to do once leading:
+ * for direct-*, take over the stored clients in the background (a client is
+ * also restored before any login for its key, lazily in the factory) and
+ * delete the entries of a VaultAuth when it is deleted; for `none`, purge.
+ */
+export function clientCachePersistence(deps: {
+  cfg: OperatorConfig;
+  kube: KubeClient;
+  hmacKey: Buffer;
+  log: CacheLog;
+  auths: MultiInformer<VaultAuth>;
+  lookup: ObjectLookup;
+  clients: () => VaultClientFactory;
+}): { persistence?: ClientCachePersistence; start(): Promise<void> } {
+  const { cfg, log } = deps;
+  const store = new SecretClientCacheStore(deps.kube, cfg.operatorNamespace, deps.hmacKey);
+  const allowDefaultGlobals = cfg.globalVaultAuthOptions.includes("allow-default-globals");
+  const errText = (err: unknown) => (err instanceof Error ? err.message : String(err));
+  if (cfg.clientCachePersistenceModel === "none") {
+    return {
+      async start() {
+        await purgePersistedClients(store).then(
+          (n) =>
+            n > 0 &&
+            log.info({ purged: n }, "client-cache persistence is off: purged persisted Vault clients"),
+          (err) => log.warn({ err: errText(err) }, "cannot purge persisted Vault clients"),
+        );
+      },
+    };
+  }
+  const cipher =
+    cfg.clientCachePersistenceModel === "direct-encrypted"
+      ? new TransitCipher(
+          transitTargetResolver({
+            auths: () => deps.auths.list(),
+            lookup: deps.lookup,
+            clients: deps.clients,
+            operatorNamespace: cfg.operatorNamespace,
+            allowDefaultGlobals,
+          }),
+        )
+      : undefined;
+  return {
+    persistence: new ClientCachePersistence(store, { cipher, log }),
+    async start() {
+      void restorePersistedClients({
+        store,
+        clients: deps.clients(),
+        auths: () => deps.auths.list(),
+        lookup: deps.lookup,
+        operatorNamespace: cfg.operatorNamespace,
+        allowDefaultGlobals,
+        log,
+      }).then(
+        (r) => log.info({ model: cfg.clientCachePersistenceModel, ...r }, "persisted Vault clients restored"),
+        (err) => log.warn({ err: errText(err) }, "cannot list persisted Vault clients"),
+      );
+      deps.auths.on({
+        delete: (a) => {
+          if (a.metadata.uid) void store.deleteForAuth(a.metadata.uid).catch(() => {});
+        },
+      });
+    },
+  };
 }

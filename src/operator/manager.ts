@@ -18,16 +18,9 @@ import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
 import { Controller, type ReconcileResult } from "../runtime/controller.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
-import { ClientCachePersistence } from "../vault/client-cache-storage.ts";
-import { TransitCipher } from "../vault/client-cache-transit.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
 import { BackoffRegistry } from "./backoff.ts";
-import {
-  purgePersistedClients,
-  restorePersistedClients,
-  SecretClientCacheStore,
-  transitTargetResolver,
-} from "./client-cache-store.ts";
+import { clientCachePersistence } from "./client-cache-store.ts";
 import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
 import { SecretTransformationReconciler } from "./controllers/secrettransformation.ts";
@@ -137,31 +130,20 @@ export async function startManager(
     vaultAuthGlobal: (ns: string, n: string) => informers.authGlobals.get(ns, n),
     vaultConnection: (ns: string, n: string) => informers.connections.get(ns, n),
   };
-  const allowDefaultGlobals = cfg.globalVaultAuthOptions.includes("allow-default-globals");
-  const cacheStore = new SecretClientCacheStore(kube, cfg.operatorNamespace, hmacKey);
-  const persistence: ClientCachePersistence | undefined =
-    cfg.clientCachePersistenceModel === "none"
-      ? undefined
-      : new ClientCachePersistence(cacheStore, {
-          log,
-          cipher:
-            cfg.clientCachePersistenceModel === "direct-encrypted"
-              ? new TransitCipher(
-                  transitTargetResolver({
-                    auths: () => informers.auths.list(),
-                    lookup,
-                    clients: (): VaultClientFactory => clients,
-                    operatorNamespace: cfg.operatorNamespace,
-                    allowDefaultGlobals,
-                  }),
-                )
-              : undefined,
-        });
+  const clientCache = clientCachePersistence({
+    cfg,
+    kube,
+    hmacKey,
+    log,
+    auths: informers.auths,
+    lookup,
+    clients: (): VaultClientFactory => clients,
+  });
   const clients: VaultClientFactory = new VaultClientFactory(kube, {
     size: cfg.clientCacheSize,
     userAgent: `vso-ts/${VERSION}`,
     metrics: metrics.clientFactoryMetrics(),
-    persistence,
+    persistence: clientCache.persistence,
     log,
   });
   setTemplateRenderer(renderGoTemplates);
@@ -319,44 +301,7 @@ export async function startManager(
     await elector.acquire();
     void elector.holdLeadership(opts.onLeadershipLost ?? (() => process.exit(1)));
   }
-  // Persisted Vault clients: a client is restored before any login for its key
-  // (lazily in the factory); this pass also takes over those no resource asks
-  // for soon, so their tokens are renewed in time, and drops stale entries.
-  if (persistence) {
-    void restorePersistedClients({
-      store: cacheStore,
-      clients,
-      auths: () => informers.auths.list(),
-      lookup,
-      operatorNamespace: cfg.operatorNamespace,
-      allowDefaultGlobals,
-      log,
-    }).then(
-      (r) => log.info({ model: cfg.clientCachePersistenceModel, ...r }, "persisted Vault clients restored"),
-      (err) =>
-        log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          "cannot list persisted Vault clients",
-        ),
-    );
-    // A deleted VaultAuth takes its persisted clients with it, restored or not.
-    informers.auths.on({
-      delete: (a) => {
-        const uid = a.metadata.uid;
-        if (uid) void cacheStore.deleteForAuth(uid).catch(() => {});
-      },
-    });
-  } else {
-    await purgePersistedClients(cacheStore).then(
-      (n) =>
-        n > 0 && log.info({ purged: n }, "client-cache persistence is off: purged persisted Vault clients"),
-      (err) =>
-        log.warn(
-          { err: err instanceof Error ? err.message : String(err) },
-          "cannot purge persisted Vault clients",
-        ),
-    );
-  }
+  await clientCache.start();
   for (const c of Object.values(controllers)) c.start();
   const depthTimer = setInterval(() => {
     for (const c of Object.values(controllers)) metrics.workqueueDepth.set({ name: c.name }, c.queue.len());

@@ -254,11 +254,6 @@ export class VaultClientFactory {
     return n;
   }
 
-  /** Whether a client for this cache key is held in memory. */
-  holds(cacheKey: string): boolean {
-    return this.cache.has(cacheKey);
-  }
-
   close(): void {
     this.cache.clear();
     this.https.clear();
