@@ -4,14 +4,18 @@
 // With direct-encrypted the token is stored encrypted with Transit in a
 // vso-cc-<cacheKey> Secret, and an operator SIGKILLed and restarted takes it
 // over and renews it: past the old token's TTL the lease and the PostgreSQL
-// login still work. With `none` the same restart loses them.
+// login still work. With `none` the same restart loses them. Entries that fail
+// their MAC or whose token Vault no longer knows are replaced by a fresh login,
+// entries go with their VaultAuth, and no piece of a token reaches the logs.
 import assert from "node:assert/strict";
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { blake2b } from "@noble/hashes/blake2.js";
+import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { CORE, type KubeObject } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
-import { dbSetup, spawnOperator, vds } from "../support/db.ts";
+import { dbSetup, vds } from "../support/db.ts";
 import { eventually, isolatedNamespace, pgQuery, type TestEnv, testEnv } from "../support/env.ts";
 import { decoded, getStatus, type SecretLike, waitForSecret } from "../support/operator.ts";
 
@@ -24,6 +28,7 @@ interface Fixture {
   ns: string;
   role: string;
   transitKey: string;
+  logs: string[];
 }
 
 /** Database role, short-lived operator tokens, a Transit key the operator may use, and VaultAuth `default` set up for it. */
@@ -58,11 +63,33 @@ async function fixture(t: TestContext, prefix: string): Promise<Fixture> {
     metadata: { labels: { cacheStorageEncryption: "true" } },
     spec: { storageEncryption: { mount: "transit", keyName: transitKey } },
   });
-  return { env, ns, role, transitKey };
+  return { env, ns, role, transitKey, logs: [] };
 }
 
+/**
+ * The operator as a process (as spawnOperator runs it), with debug logs
+ * collected in `f.logs` so the test can check that no token reaches them.
+ */
 function operator(t: TestContext, f: Fixture, model: string): { proc: ChildProcess; kill(): Promise<void> } {
-  const proc = spawnOperator(f.env, f.ns, [`--client-cache-persistence-model=${model}`]);
+  const proc = spawn(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      join(REPO_ROOT, "src/cli/main.ts"),
+      "run",
+      `--kubeconfig=${f.env.state.kubeconfig}`,
+      `--operator-namespace=${f.ns}`,
+      `--watch-namespaces=${f.ns}`,
+      "--metrics-bind-address=0",
+      "--health-probe-bind-address=0",
+      "--leader-elect=false",
+      "--zap-log-level=debug",
+      `--client-cache-persistence-model=${model}`,
+    ],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, OPERATOR_POD_UID: `pod-${Date.now()}` } },
+  );
+  proc.stdout?.on("data", (d: Buffer) => f.logs.push(d.toString("utf8")));
+  proc.stderr?.on("data", (d: Buffer) => f.logs.push(d.toString("utf8")));
   t.after(() => proc.kill("SIGKILL"));
   return {
     proc,
@@ -73,6 +100,18 @@ function operator(t: TestContext, f: Fixture, model: string): { proc: ChildProce
       await exited;
     },
   };
+}
+
+/** Fails if the operator's output holds any 8-character piece of a token. */
+function assertNoTokenInLogs(f: Fixture, tokens: string[]) {
+  const logs = f.logs.join("");
+  assert.ok(logs.includes("restored persisted Vault client"), "the logs were captured");
+  for (const token of tokens) {
+    for (let i = 0; i + 8 <= token.length; i++) {
+      const piece = token.slice(i, i + 8);
+      assert.ok(!logs.includes(piece), `a fragment of a token (at ${i}) appears in the operator's logs`);
+    }
+  }
 }
 
 /**
@@ -246,6 +285,16 @@ test("direct-encrypted: the token is stored encrypted, taken over after SIGKILL,
     500,
   );
   assert.ok((await tokenByAccessor(f.env, replaced.accessor))?.ttl, "the new token is alive");
+  const replacedToken = (await decryptEntry(f, await f.env.kube.get<Entry>(CORE.secrets, f.ns, name))).token;
+
+  // (4) Deleting the VaultAuth deletes its persisted clients.
+  await f.env.kube.delete(VSO.VaultAuth, f.ns, "default");
+  await eventually(
+    "the persisted entry deleted with its VaultAuth",
+    async () => (await f.env.kube.getOrNull(CORE.secrets, f.ns, name)) === null,
+    20_000,
+  );
+  assertNoTokenInLogs(f, [entry.token, replacedToken]);
 });
 
 test("none: after the same restart the lease dies with the old token", async (t) => {
@@ -319,4 +368,5 @@ test("direct-unencrypted: the entry is plaintext JSON, taken over after a restar
     500,
   );
   assert.ok((await tokenByAccessor(f.env, replaced.accessor))?.ttl, "the new token is alive");
+  assertNoTokenInLogs(f, [entry.token, replaced.token]);
 });
