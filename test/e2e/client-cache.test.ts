@@ -1,6 +1,6 @@
 // Client-cache persistence against the real servers. A database lease is a
 // child of the Vault token that created it; the operator's auth role here
-// issues tokens that live 20 s unless renewed, the lease lives 4 minutes.
+// issues tokens that live 30 s unless renewed, the lease lives 4 minutes.
 // With direct-encrypted the token is stored encrypted with Transit in a
 // vso-cc-<cacheKey> Secret, and an operator SIGKILLed and restarted takes it
 // over and renews it: past the old token's TTL the lease and the PostgreSQL
@@ -19,7 +19,7 @@ import { dbSetup, vds } from "../support/db.ts";
 import { eventually, isolatedNamespace, pgQuery, type TestEnv, testEnv } from "../support/env.ts";
 import { decoded, getStatus, type SecretLike, waitForSecret } from "../support/operator.ts";
 
-const TOKEN_TTL_S = 20;
+const TOKEN_TTL_S = 30;
 
 type Entry = KubeObject & SecretLike;
 
@@ -32,7 +32,7 @@ interface Fixture {
 }
 
 /** Database role, short-lived operator tokens, a Transit key the operator may use, and VaultAuth `default` set up for it. */
-async function fixture(t: TestContext, prefix: string): Promise<Fixture> {
+async function fixture(t: TestContext, prefix: string, opts = { labelTransitAuth: true }): Promise<Fixture> {
   const env = await testEnv();
   const ns = await isolatedNamespace(t, env, prefix);
   const { role } = await dbSetup(env, ns, "4m", "30m");
@@ -48,7 +48,7 @@ async function fixture(t: TestContext, prefix: string): Promise<Fixture> {
       ].join("\n"),
     },
   });
-  // dbSetup's auth role, now with 20 s tokens (renewable up to 1 h) and the Transit policy.
+  // dbSetup's auth role, now with 30 s tokens (renewable up to 1 h) and the Transit policy.
   await env.vault.call("POST", `auth/kubernetes/role/db-${ns}`, {
     ...root,
     body: {
@@ -60,7 +60,7 @@ async function fixture(t: TestContext, prefix: string): Promise<Fixture> {
     },
   });
   await env.kube.patch(VSO.VaultAuth, ns, "default", {
-    metadata: { labels: { cacheStorageEncryption: "true" } },
+    metadata: { labels: opts.labelTransitAuth ? { cacheStorageEncryption: "true" } : {} },
     spec: { storageEncryption: { mount: "transit", keyName: transitKey } },
   });
   return { env, ns, role, transitKey, logs: [] };
@@ -116,7 +116,7 @@ function assertNoTokenInLogs(f: Fixture, tokens: string[]) {
 
 /**
  * SIGKILLs the operator right after it renewed its token, so the restarted
- * process has the token's whole TTL (20 s) to take it over, whatever the
+ * process has the token's whole TTL (30 s) to take it over, whatever the
  * machine's load; returns the token's expiry at the kill.
  */
 async function killAfterRenewal(
@@ -251,7 +251,15 @@ test("direct-encrypted: the token is stored encrypted, taken over after SIGKILL,
 
   // (2) SIGKILL, restart, wait past the old token's TTL.
   const expiryAtKill = await killAfterRenewal(f, op, entry.accessor);
+  const restartedAt = Date.now();
   const restarted = operator(t, f, "direct-encrypted");
+  await eventually(
+    "the restarted operator taking the token over",
+    async () => f.logs.join("").includes("restored persisted Vault client"),
+    TOKEN_TTL_S * 1000,
+    100,
+  );
+  t.diagnostic(`token taken over ${Date.now() - restartedAt} ms after the restart`);
   await waitPastExpiry(t, expiryAtKill);
   const after = await tokenByAccessor(f.env, entry.accessor);
   assert.ok(after && after.ttl > 0, "the old token is alive: the restarted operator renews it");
@@ -369,4 +377,18 @@ test("direct-unencrypted: the entry is plaintext JSON, taken over after a restar
   );
   assert.ok((await tokenByAccessor(f.env, replaced.accessor))?.ttl, "the new token is alive");
   assertNoTokenInLogs(f, [entry.token, replaced.token]);
+});
+
+test("direct-encrypted without a VaultAuth labelled for storage encryption: clients work, nothing is written", async (t) => {
+  const f = await fixture(t, "cc-nolabel", { labelTransitAuth: false });
+  operator(t, f, "direct-encrypted");
+  await syncedCreds(f);
+  const stored = await f.env.kube.list(CORE.secrets, f.ns, {
+    labelSelector: "app.kubernetes.io/component=client-cache-storage",
+  });
+  assert.equal(stored.items.length, 0, "no entry, in particular no plaintext one");
+  assert.match(
+    f.logs.join(""),
+    /exactly one VaultAuth in namespace \S+ labelled cacheStorageEncryption=true; found 0/,
+  );
 });
