@@ -23,9 +23,16 @@ import {
   shouldPersist,
   type TokenLookup,
 } from "../../src/vault/client-cache-entry.ts";
-import { CacheConfigError, CacheIntegrityError, isTransient } from "../../src/vault/client-cache-storage.ts";
+import {
+  CacheConfigError,
+  CacheIntegrityError,
+  ClientCachePersistence,
+  type ClientCacheStore,
+  isTransient,
+  type StoredClientEntry,
+} from "../../src/vault/client-cache-storage.ts";
 import { clientCacheKey } from "../../src/vault/client-factory.ts";
-import { VaultApiError } from "../../src/vault/http.ts";
+import { VaultApiError, VaultHttp } from "../../src/vault/http.ts";
 
 const AUTH_UID = "11111111-2222-3333-4444-555555555555";
 const CONN_UID = "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee";
@@ -195,4 +202,125 @@ test("stale entries: VaultAuth or VaultConnection gone, replaced, changed or bei
   );
   assert.match(staleReason(origin, auth(), undefined) ?? "", /VaultConnection no longer exists/);
   assert.match(staleReason(origin, auth(), conn({ generation: 2 })) ?? "", /VaultConnection changed/);
+});
+
+/** An in-memory store that records what it was asked, with an optional delay per operation. */
+class MemoryStore implements ClientCacheStore {
+  readonly entries = new Map<string, StoredClientEntry>();
+  readonly ops: string[] = [];
+  delayMs: Record<string, number> = {};
+  failRead?: Error;
+  private async pause(op: string) {
+    const ms = this.delayMs[op] ?? 0;
+    if (ms) await new Promise((r) => setTimeout(r, ms));
+  }
+  async read(cacheKey: string) {
+    this.ops.push(`read ${cacheKey}`);
+    if (this.failRead) throw this.failRead;
+    return this.entries.get(cacheKey);
+  }
+  async write(entry: StoredClientEntry) {
+    await this.pause("write");
+    this.ops.push(`write ${entry.origin.cacheKey}`);
+    this.entries.set(entry.origin.cacheKey, entry);
+  }
+  async delete(cacheKey: string) {
+    await this.pause("delete");
+    this.ops.push(`delete ${cacheKey}`);
+    this.entries.delete(cacheKey);
+  }
+  async list() {
+    return [...this.entries.values()].map((e) => e.origin);
+  }
+}
+
+const quietLog = { info() {}, warn() {} };
+/** Vault must not be asked when the entry itself is unusable. */
+const noVault = new VaultHttp({ address: "http://127.0.0.1:1" });
+noVault.call = async () => {
+  throw new Error("Vault was contacted");
+};
+const session = { token: TOKEN, accessor: "acc-1", renewable: true, leaseDurationS: 20 };
+const reversing = {
+  name: async () => "default",
+  encrypt: async (p: Buffer) => Buffer.from(`vault:v1:${Buffer.from(p).reverse().toString("base64")}`),
+  decrypt: async (c: Buffer) => Buffer.from(c.toString().slice(9), "base64").reverse(),
+};
+
+test("persistence: with a cipher the store only ever sees ciphertext; writes and deletes of a key keep their order", async () => {
+  const store = new MemoryStore();
+  const p = new ClientCachePersistence(store, { cipher: reversing, log: quietLog });
+  await p.save(origin, session, "auth/kubernetes/login");
+  const e = store.entries.get(origin.cacheKey);
+  assert.equal(e?.encryptedWith, "default");
+  assert.ok(e && !e.payload.toString("latin1").includes("sentinel"));
+  assert.equal(decodeEntry(await reversing.decrypt(e.payload), origin.cacheKey).token, TOKEN);
+
+  // A slow delete issued before a save must not remove the newer token.
+  store.delayMs = { delete: 50 };
+  const d = p.discard(origin.cacheKey, "renewal refused");
+  const s = p.save(origin, { ...session, accessor: "acc-2" }, "auth/kubernetes/login");
+  await Promise.all([d, s]);
+  assert.deepEqual(store.ops.slice(-2), [`delete ${origin.cacheKey}`, `write ${origin.cacheKey}`]);
+  const last = store.entries.get(origin.cacheKey);
+  assert.ok(last);
+  assert.equal(decodeEntry(await reversing.decrypt(last.payload), origin.cacheKey).accessor, "acc-2");
+});
+
+test("restore: unusable entries are deleted without asking Vault; an unavailable store is an error, not a discard", async () => {
+  const cases: [string, (s: MemoryStore) => void, boolean][] = [
+    [
+      "plaintext entry while encryption is required",
+      (s) => s.entries.set(origin.cacheKey, { origin, payload: encodeEntry(entry()) }),
+      true,
+    ],
+    [
+      "ciphertext that does not decode",
+      (s) =>
+        s.entries.set(origin.cacheKey, {
+          origin,
+          payload: Buffer.from("vault:v1:AAAA"),
+          encryptedWith: "default",
+        }),
+      true,
+    ],
+  ];
+  for (const [name, seed] of cases) {
+    const store = new MemoryStore();
+    seed(store);
+    const p = new ClientCachePersistence(store, { cipher: reversing, log: quietLog });
+    assert.equal(
+      await p.restore(origin.cacheKey, noVault, { authPath: "auth/kubernetes/login" }),
+      undefined,
+      name,
+    );
+    assert.equal(store.entries.has(origin.cacheKey), false, `${name}: entry deleted`);
+  }
+  const plain = new MemoryStore();
+  plain.entries.set(origin.cacheKey, { origin, payload: Buffer.from("x"), encryptedWith: "default" });
+  const unencrypted = new ClientCachePersistence(plain, { log: quietLog });
+  assert.equal(
+    await unencrypted.restore(origin.cacheKey, noVault, { authPath: "auth/kubernetes/login" }),
+    undefined,
+  );
+  assert.equal(plain.entries.size, 0, "an encrypted entry without a cipher is discarded");
+
+  const tampered = new MemoryStore();
+  tampered.failRead = new CacheIntegrityError("fails its messageMAC check");
+  tampered.entries.set(origin.cacheKey, { origin, payload: Buffer.from("x") });
+  await new ClientCachePersistence(tampered, { log: quietLog }).restore(origin.cacheKey, noVault, {
+    authPath: "auth/kubernetes/login",
+  });
+  assert.deepEqual(tampered.ops, [`read ${origin.cacheKey}`, `delete ${origin.cacheKey}`]);
+
+  const down = new MemoryStore();
+  down.failRead = new Error("connect ECONNREFUSED");
+  down.entries.set(origin.cacheKey, { origin, payload: Buffer.from("x") });
+  await assert.rejects(
+    new ClientCachePersistence(down, { log: quietLog }).restore(origin.cacheKey, noVault, {
+      authPath: "auth/kubernetes/login",
+    }),
+    /ECONNREFUSED/,
+  );
+  assert.equal(down.entries.size, 1, "kept for a retry");
 });
