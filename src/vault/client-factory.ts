@@ -223,7 +223,7 @@ export class VaultClientFactory {
             );
           }
         };
-        client.onNewSession = (s) => void save(s);
+        client.onNewSession = save;
         client.onRenewalRejected = () => void persistence.discard(key, "Vault refused to renew the token");
         if (!restored) await save(session);
       }

@@ -41,8 +41,8 @@ export class VaultClient {
     persisted?: boolean;
   } = {};
   onOperation?: (op: string, ok: boolean, seconds: number) => void;
-  /** A 403 made the client log in again: the new token replaces the old one (persistence). */
-  onNewSession?: (session: LoginResult) => void;
+  /** A 403 made the client log in again: the new token is recorded (persistence) before it is used. */
+  onNewSession?: (session: LoginResult) => Promise<void>;
   /** Vault refused to renew the token (a 4xx): it will never be renewed again. */
   onRenewalRejected?: () => void;
 
@@ -121,7 +121,7 @@ export class VaultClient {
     this.stale = false;
     this.stats.logins++;
     this.scheduleRenewal();
-    this.onNewSession?.(this.session);
+    await this.onNewSession?.(this.session);
   }
 
   /** Calls Vault with this client's token; a 403 triggers one fresh login and a retry. */
