@@ -13,6 +13,7 @@ import {
   CacheConfigError,
   CacheIntegrityError,
   type CacheLog,
+  type CacheStorageMetrics,
   type ClientCacheOrigin,
   ClientCachePersistence,
   type ClientCacheStore,
@@ -246,6 +247,7 @@ export async function restorePersistedClients(deps: {
   operatorNamespace: string;
   allowDefaultGlobals: boolean;
   log: CacheLog;
+  metrics?: CacheStorageMetrics;
 }): Promise<{ restored: number; dropped: number; failed: number }> {
   const out = { restored: 0, dropped: 0, failed: 0 };
   for (const origin of await deps.store.list()) {
@@ -266,6 +268,7 @@ export async function restorePersistedClients(deps: {
     }
     if (why || !resolved || !connection) {
       await deps.store.delete(origin.cacheKey);
+      deps.metrics?.operation("prune", true);
       deps.log.info({ cacheKey: origin.cacheKey, why }, "dropped stale persisted Vault client");
       out.dropped++;
       continue;
@@ -290,9 +293,15 @@ export async function restorePersistedClients(deps: {
 }
 
 /** The `none` model: VSO purges every stored entry at start. */
-export async function purgePersistedClients(store: SecretClientCacheStore): Promise<number> {
+export async function purgePersistedClients(
+  store: SecretClientCacheStore,
+  metrics?: CacheStorageMetrics,
+): Promise<number> {
   const entries = await store.list();
-  for (const e of entries) await store.delete(e.cacheKey);
+  for (const e of entries) {
+    await store.delete(e.cacheKey);
+    metrics?.operation("purge", true);
+  }
   return entries.length;
 }
 
@@ -310,6 +319,7 @@ export function clientCachePersistence(deps: {
   auths: MultiInformer<VaultAuth>;
   lookup: ObjectLookup;
   clients: () => VaultClientFactory;
+  metrics: CacheStorageMetrics;
 }): { persistence?: ClientCachePersistence; start(): Promise<void> } {
   const { cfg, log } = deps;
   const store = new SecretClientCacheStore(deps.kube, cfg.operatorNamespace, deps.hmacKey);
@@ -318,7 +328,7 @@ export function clientCachePersistence(deps: {
   if (cfg.clientCachePersistenceModel === "none") {
     return {
       async start() {
-        await purgePersistedClients(store).then(
+        await purgePersistedClients(store, deps.metrics).then(
           (n) =>
             n > 0 &&
             log.info({ purged: n }, "client-cache persistence is off: purged persisted Vault clients"),
@@ -340,7 +350,7 @@ export function clientCachePersistence(deps: {
         )
       : undefined;
   return {
-    persistence: new ClientCachePersistence(store, { cipher, log }),
+    persistence: new ClientCachePersistence(store, { cipher, log, metrics: deps.metrics }),
     async start() {
       void restorePersistedClients({
         store,
@@ -350,13 +360,20 @@ export function clientCachePersistence(deps: {
         operatorNamespace: cfg.operatorNamespace,
         allowDefaultGlobals,
         log,
+        metrics: deps.metrics,
       }).then(
         (r) => log.info({ model: cfg.clientCachePersistenceModel, ...r }, "persisted Vault clients restored"),
         (err) => log.warn({ err: errText(err) }, "cannot list persisted Vault clients"),
       );
       deps.auths.on({
         delete: (a) => {
-          if (a.metadata.uid) void store.deleteForAuth(a.metadata.uid).catch(() => {});
+          if (!a.metadata.uid) return;
+          void store.deleteForAuth(a.metadata.uid).then(
+            (n) => {
+              for (let i = 0; i < n; i++) deps.metrics.operation("purge", true);
+            },
+            () => deps.metrics.operation("purge", false),
+          );
         },
       });
     },

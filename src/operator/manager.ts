@@ -138,6 +138,7 @@ export async function startManager(
     auths: informers.auths,
     lookup,
     clients: (): VaultClientFactory => clients,
+    metrics: metrics.clientCacheStorageMetrics(),
   });
   const clients: VaultClientFactory = new VaultClientFactory(kube, {
     size: cfg.clientCacheSize,

@@ -70,6 +70,10 @@ export interface TokenCipher {
   decrypt(ciphertext: Buffer): Promise<Buffer>;
 }
 
+export interface CacheStorageMetrics {
+  operation(op: "store" | "restore" | "delete" | "prune" | "purge", ok: boolean): void;
+}
+
 export interface CacheLog {
   info(obj: Record<string, unknown>, msg: string): void;
   warn(obj: Record<string, unknown>, msg: string): void;
@@ -97,14 +101,19 @@ export class ClientCachePersistence {
   readonly cipher?: TokenCipher;
   private readonly log: CacheLog;
   private readonly now: () => number;
+  private readonly metrics?: CacheStorageMetrics;
   /** Per cache key, the last write or delete: they run in order, so a late delete never removes a newer token. */
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(store: ClientCacheStore, opts: { cipher?: TokenCipher; log: CacheLog; now?: () => number }) {
+  constructor(
+    store: ClientCacheStore,
+    opts: { cipher?: TokenCipher; log: CacheLog; now?: () => number; metrics?: CacheStorageMetrics },
+  ) {
     this.store = store;
     this.cipher = opts.cipher;
     this.log = opts.log;
     this.now = opts.now ?? Date.now;
+    this.metrics = opts.metrics;
   }
 
   private inOrder<T>(cacheKey: string, fn: () => Promise<T>): Promise<T> {
@@ -123,7 +132,15 @@ export class ClientCachePersistence {
 
   /** Stores a session for later restore. Encrypts first when a cipher is set, so no plaintext token is written. */
   save(origin: ClientCacheOrigin, session: LoginResult, authPath: string, vaultNamespace?: string) {
-    return this.inOrder(origin.cacheKey, () => this.write(origin, session, authPath, vaultNamespace));
+    return this.inOrder(origin.cacheKey, async () => {
+      try {
+        await this.write(origin, session, authPath, vaultNamespace);
+        this.metrics?.operation("store", true);
+      } catch (err) {
+        this.metrics?.operation("store", false);
+        throw err;
+      }
+    });
   }
 
   private async write(
@@ -157,8 +174,10 @@ export class ClientCachePersistence {
     return this.inOrder(cacheKey, async () => {
       try {
         await this.store.delete(cacheKey);
+        this.metrics?.operation("delete", true);
         this.log.info({ cacheKey, why }, "discarded persisted Vault client");
       } catch (err) {
+        this.metrics?.operation("delete", false);
         this.log.warn({ cacheKey, why, err: errText(err) }, "cannot delete persisted Vault client");
       }
     });
@@ -178,6 +197,22 @@ export class ClientCachePersistence {
   ): Promise<LoginResult | undefined> {
     const stored = await this.readEntry(cacheKey);
     if (!stored) return undefined;
+    try {
+      const session = await this.takeOver(cacheKey, stored, http, expect);
+      this.metrics?.operation("restore", session !== undefined);
+      return session;
+    } catch (err) {
+      this.metrics?.operation("restore", false);
+      throw err;
+    }
+  }
+
+  private async takeOver(
+    cacheKey: string,
+    stored: StoredClientEntry,
+    http: VaultHttp,
+    expect: RestoreExpectation,
+  ): Promise<LoginResult | undefined> {
     let entry: PersistedSession;
     try {
       let plain = stored.payload;
@@ -239,15 +274,15 @@ export class ClientCachePersistence {
     };
   }
 
+  /** The stored entry; one that fails its integrity check is discarded. A store that cannot be read is an error. */
   private async readEntry(cacheKey: string): Promise<StoredClientEntry | undefined> {
     try {
       return await this.store.read(cacheKey);
     } catch (err) {
-      if (err instanceof CacheIntegrityError) {
-        await this.discard(cacheKey, err.message);
-        return undefined;
-      }
-      throw err;
+      if (!(err instanceof CacheIntegrityError)) throw err;
+      this.metrics?.operation("restore", false);
+      await this.discard(cacheKey, err.message);
+      return undefined;
     }
   }
 }

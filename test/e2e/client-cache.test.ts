@@ -80,7 +80,7 @@ function operator(t: TestContext, f: Fixture, model: string): { proc: ChildProce
       `--kubeconfig=${f.env.state.kubeconfig}`,
       `--operator-namespace=${f.ns}`,
       `--watch-namespaces=${f.ns}`,
-      "--metrics-bind-address=0",
+      "--metrics-bind-address=127.0.0.1:0",
       "--health-probe-bind-address=0",
       "--leader-elect=false",
       "--zap-log-level=debug",
@@ -100,6 +100,16 @@ function operator(t: TestContext, f: Fixture, model: string): { proc: ChildProce
       await exited;
     },
   };
+}
+
+/** A sample of the latest operator process's metrics (its address is in its log). */
+async function metric(f: Fixture, name: string, labels: string): Promise<number | undefined> {
+  const ports = [...f.logs.join("").matchAll(/"addr":"127\.0\.0\.1:(\d+)"/g)];
+  const port = ports.at(-1)?.[1];
+  if (!port) return undefined;
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`));
+  return line ? Number(line.split(" ").at(-1)) : undefined;
 }
 
 /** Fails if the operator's output holds any 8-character piece of a token. */
@@ -260,6 +270,11 @@ test("direct-encrypted: the token is stored encrypted, taken over after SIGKILL,
     100,
   );
   t.diagnostic(`token taken over ${Date.now() - restartedAt} ms after the restart`);
+  assert.equal(await metric(f, "vso_client_cache_storage_operations_total", 'operation="restore"'), 1);
+  assert.equal(
+    await metric(f, "vso_client_cache_storage_operations_errors_total", 'operation="restore"'),
+    undefined,
+  );
   await waitPastExpiry(t, expiryAtKill);
   const after = await tokenByAccessor(f.env, entry.accessor);
   assert.ok(after && after.ttl > 0, "the old token is alive: the restarted operator renews it");
