@@ -233,11 +233,12 @@ export function staleReason(
 }
 
 /**
- * At start (as leader, before the controllers): drops entries whose VaultAuth
- * or VaultConnection changed or went away, and takes over every other one, so
- * its token is renewed again before it expires, whether or not a resource asks
- * for the client soon. An entry that cannot be restored now (Vault unavailable)
- * is left for the first use of the client.
+ * At start (once leading, alongside the controllers, whose first use of a
+ * client restores it too): drops entries whose VaultAuth or VaultConnection
+ * changed or went away, and takes over every other one, so its token is
+ * renewed again before it expires whether or not a resource asks for the
+ * client soon. An entry that cannot be restored now (Vault unavailable) is
+ * left for the first use of the client.
  */
 export async function restorePersistedClients(deps: {
   store: SecretClientCacheStore;
