@@ -20,6 +20,7 @@ import { LeaderElector } from "../runtime/leader.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
 import { BackoffRegistry } from "./backoff.ts";
+import { clientCachePersistence } from "./client-cache-store.ts";
 import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
 import { SecretTransformationReconciler } from "./controllers/secrettransformation.ts";
@@ -123,13 +124,30 @@ export async function startManager(
       onError: onError("SecretTransformation"),
     }),
   };
-  const clients = new VaultClientFactory(kube, {
+  const hmacKey = await ensureHmacKey(kube, cfg.operatorNamespace);
+  const lookup = {
+    vaultAuth: (ns: string, n: string) => informers.auths.get(ns, n),
+    vaultAuthGlobal: (ns: string, n: string) => informers.authGlobals.get(ns, n),
+    vaultConnection: (ns: string, n: string) => informers.connections.get(ns, n),
+  };
+  const clientCache = clientCachePersistence({
+    cfg,
+    kube,
+    hmacKey,
+    log,
+    auths: informers.auths,
+    lookup,
+    clients: (): VaultClientFactory => clients,
+    metrics: metrics.clientCacheStorageMetrics(),
+  });
+  const clients: VaultClientFactory = new VaultClientFactory(kube, {
     size: cfg.clientCacheSize,
     userAgent: `vso-ts/${VERSION}`,
     metrics: metrics.clientFactoryMetrics(),
+    persistence: clientCache.persistence,
+    log,
   });
   setTemplateRenderer(renderGoTemplates);
-  const hmacKey = await ensureHmacKey(kube, cfg.operatorNamespace);
   const ctx: OperatorContext = {
     cfg,
     kube,
@@ -140,11 +158,7 @@ export async function startManager(
     informers,
     backoff: new BackoffRegistry(cfg.backoff),
     recorder: makeRecorders(kube, log),
-    lookup: {
-      vaultAuth: (ns, n) => informers.auths.get(ns, n),
-      vaultAuthGlobal: (ns, n) => informers.authGlobals.get(ns, n),
-      vaultConnection: (ns, n) => informers.connections.get(ns, n),
-    },
+    lookup,
   };
 
   const workers = Math.max(1, cfg.maxConcurrentReconciles);
@@ -286,6 +300,7 @@ export async function startManager(
     await elector.acquire();
     void elector.holdLeadership(opts.onLeadershipLost ?? (() => process.exit(1)));
   }
+  await clientCache.start();
   for (const c of Object.values(controllers)) c.start();
   const depthTimer = setInterval(() => {
     for (const c of Object.values(controllers)) metrics.workqueueDepth.set({ name: c.name }, c.queue.len());

@@ -26,6 +26,8 @@ export class OperatorMetrics {
   readonly leaseRenewals: Counter<"result">;
   readonly leaseExpiry: Gauge<"namespace" | "name">;
   readonly leasesHeld: Gauge;
+  readonly cacheStorageOps: Counter<"operation">;
+  readonly cacheStorageOpErrors: Counter<"operation">;
 
   constructor(cfg: OperatorConfig) {
     const r = this.registry;
@@ -164,6 +166,28 @@ export class OperatorMetrics {
       help: "Vault leases currently held by VaultDynamicSecrets of this operator.",
       registers: [r],
     });
+    this.cacheStorageOps = new Counter({
+      name: "vso_client_cache_storage_operations_total",
+      help: "Client-cache persistence operations (store, restore, delete, prune, purge).",
+      labelNames: ["operation"],
+      registers: [r],
+    });
+    this.cacheStorageOpErrors = new Counter({
+      name: "vso_client_cache_storage_operations_errors_total",
+      help: "Failed client-cache persistence operations; a failed restore means the entry was unusable or unreachable.",
+      labelNames: ["operation"],
+      registers: [r],
+    });
+  }
+
+  /** Client-cache persistence: store, restore (an entry was found), delete, prune (stale at start), purge. */
+  clientCacheStorageMetrics() {
+    return {
+      operation: (op: string, ok: boolean) => {
+        this.cacheStorageOps.inc({ operation: op });
+        if (!ok) this.cacheStorageOpErrors.inc({ operation: op });
+      },
+    };
   }
 
   /** One finished reconcile, with controller-runtime's result label (success, error, requeue, requeue_after). */

@@ -1,13 +1,16 @@
 // Hands out logged-in Vault clients, cached by VSO's key
 // "<method>-<22 hex>" over (VaultAuth UID+generation, VaultConnection
 // UID+generation, credential provider UID) in a bounded LRU. A client whose
-// token is near expiry or failed to renew is replaced by a fresh login.
+// token is near expiry or failed to renew is replaced by a fresh login. With
+// persistence on, tokens are saved when obtained and taken over after a restart.
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { VaultConnection } from "../api/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { ResolvedAuth } from "../operator/refs.ts";
 import { type LoginResult, VaultClient } from "./client.ts";
+import { loginPath, shouldPersist } from "./client-cache-entry.ts";
+import type { CacheLog, ClientCacheOrigin, ClientCachePersistence } from "./client-cache-storage.ts";
 import { buildVaultHttp } from "./connection.ts";
 import type { VaultHttp } from "./http.ts";
 import { credentialProvider } from "./login.ts";
@@ -37,14 +40,28 @@ export class VaultClientFactory {
   private readonly kube: KubeClient;
   private readonly cache: LRUCache<string, VaultClient>;
   private readonly https = new Map<string, VaultHttp>();
-  private readonly inflight = new Map<string, Promise<VaultClient>>();
+  private readonly inflight = new Map<string, Promise<VaultClient | undefined>>();
   private readonly userAgent: string;
   private readonly metrics?: ClientFactoryMetrics;
+  private readonly persistence?: ClientCachePersistence;
+  private readonly log?: CacheLog;
 
-  constructor(kube: KubeClient, opts: { size: number; userAgent: string; metrics?: ClientFactoryMetrics }) {
+  constructor(
+    kube: KubeClient,
+    opts: {
+      size: number;
+      userAgent: string;
+      metrics?: ClientFactoryMetrics;
+      /** Client-cache persistence (direct-unencrypted or direct-encrypted); absent for `none`. */
+      persistence?: ClientCachePersistence;
+      log?: CacheLog;
+    },
+  ) {
     this.kube = kube;
     this.userAgent = opts.userAgent;
     this.metrics = opts.metrics;
+    this.persistence = opts.persistence;
+    this.log = opts.log;
     this.cache = new LRUCache<string, VaultClient>({
       max: Math.max(1, opts.size),
       dispose: (client, _key, reason) => {
@@ -75,13 +92,46 @@ export class VaultClientFactory {
     return await this.http(conn);
   }
 
+  /**
+   * The logged-in client for a consumer namespace: from memory, else restored
+   * from the persisted client cache (before any login, so leases created with
+   * the token before a restart stay children of a live token), else a fresh
+   * login, persisted when persistence is on. `persist: false` with a
+   * `keySuffix` gives a separate client that is never persisted (the one that
+   * encrypts the others).
+   */
   async get(
     resolved: ResolvedAuth,
     connection: VaultConnection,
     consumerNamespace: string,
+    opts: { persist?: boolean; keySuffix?: string } = {},
   ): Promise<VaultClient> {
+    const client = await this.obtain(resolved, connection, consumerNamespace, {
+      ...opts,
+      restoreOnly: false,
+    });
+    if (!client) throw new Error("unreachable: a login always yields a client");
+    return client;
+  }
+
+  /** Restores a persisted client into memory (and renews it) without logging in; undefined if none is usable. */
+  async restorePersisted(
+    resolved: ResolvedAuth,
+    connection: VaultConnection,
+    providerNamespace: string,
+  ): Promise<VaultClient | undefined> {
+    if (!this.persistence) return undefined;
+    return await this.obtain(resolved, connection, providerNamespace, { restoreOnly: true });
+  }
+
+  private async obtain(
+    resolved: ResolvedAuth,
+    connection: VaultConnection,
+    consumerNamespace: string,
+    opts: { persist?: boolean; keySuffix?: string; restoreOnly: boolean },
+  ): Promise<VaultClient | undefined> {
     const provider = await credentialProvider(this.kube, resolved, consumerNamespace);
-    const key = clientCacheKey(
+    const baseKey = clientCacheKey(
       resolved.spec.method,
       resolved.auth.metadata.uid ?? "",
       resolved.auth.metadata.generation ?? 0,
@@ -89,6 +139,8 @@ export class VaultClientFactory {
       connection.metadata.generation ?? 0,
       provider.uid,
     );
+    const key = opts.keySuffix ? `${baseKey}-${opts.keySuffix}` : baseKey;
+    const persistence = opts.persist === false ? undefined : this.persistence;
     const cached = this.cache.get(key);
     if (cached?.isValid()) {
       this.metrics?.hit();
@@ -97,8 +149,23 @@ export class VaultClientFactory {
     if (cached) this.cache.delete(key);
     this.metrics?.miss();
     const pending = this.inflight.get(key);
-    if (pending) return await pending;
-    const p = (async () => {
+    if (pending) {
+      const c = await pending;
+      if (c || opts.restoreOnly) return c;
+    }
+    const origin: ClientCacheOrigin = {
+      cacheKey: key,
+      authNamespace: resolved.auth.metadata.namespace ?? "",
+      authUid: resolved.auth.metadata.uid ?? "",
+      authGeneration: resolved.auth.metadata.generation ?? 0,
+      connectionNamespace: connection.metadata.namespace ?? "",
+      connectionUid: connection.metadata.uid ?? "",
+      connectionGeneration: connection.metadata.generation ?? 0,
+      providerNamespace: consumerNamespace,
+      providerUid: provider.uid,
+    };
+    const authPath = loginPath(resolved.spec.mount);
+    const p = (async (): Promise<VaultClient | undefined> => {
       const http = await this.http(connection);
       const connName = `${connection.metadata.namespace}/${connection.metadata.name}`;
       const login = async (): Promise<LoginResult> => {
@@ -106,33 +173,60 @@ export class VaultClientFactory {
         try {
           const res = await http.call<{
             auth: { client_token: string; accessor: string; renewable: boolean; lease_duration: number };
-          }>("PUT", `auth/${resolved.spec.mount}/login`, {
+          }>("PUT", authPath, {
             body: await provider.loginBody(),
             namespace: resolved.spec.namespace,
             headers: resolved.spec.headers,
           });
           const auth = res.json?.auth;
-          if (!auth?.client_token) throw new Error(`login to auth/${resolved.spec.mount} returned no token`);
+          if (!auth?.client_token) throw new Error(`login to ${authPath} returned no token`);
           this.metrics?.operation("login", connName, true, (performance.now() - t0) / 1000);
           return {
             token: auth.client_token,
             accessor: auth.accessor,
             renewable: auth.renewable,
             leaseDurationS: auth.lease_duration,
+            ttlS: auth.lease_duration,
+            issuedAtMs: Date.now(),
           };
         } catch (err) {
           this.metrics?.operation("login", connName, false, (performance.now() - t0) / 1000);
           throw err;
         }
       };
-      const client = new VaultClient(http, key, resolved.spec.namespace, await login(), login);
+      const method = resolved.spec.method;
+      const restored = await persistence?.restore(key, http, {
+        authPath,
+        role: (resolved.spec[method] as { role?: string } | undefined)?.role,
+        providerUid: method === "kubernetes" ? provider.uid : undefined,
+      });
+      if (!restored && opts.restoreOnly) return undefined;
+      const session = restored ?? (await login());
+      const client = new VaultClient(http, key, resolved.spec.namespace, session, login);
       client.onOperation = (op, ok, s) => this.metrics?.operation(op, connName, ok, s);
       client.tags = {
         authUid: resolved.auth.metadata.uid,
         authGeneration: resolved.auth.metadata.generation,
         connectionUid: connection.metadata.uid,
         connectionGeneration: connection.metadata.generation,
+        persisted: persistence !== undefined,
       };
+      if (persistence) {
+        const save = async (s: LoginResult) => {
+          if (!shouldPersist(s)) return;
+          try {
+            await persistence.save(origin, s, authPath, resolved.spec.namespace);
+          } catch (err) {
+            this.log?.warn(
+              { cacheKey: key, err: err instanceof Error ? err.message : String(err) },
+              "cannot persist Vault client; it works but will not survive a restart",
+            );
+          }
+        };
+        client.onNewSession = save;
+        client.onRenewalRejected = () => void persistence.discard(key, "Vault refused to renew the token");
+        if (!restored) await save(session);
+      }
       this.cache.set(key, client);
       return client;
     })();
@@ -144,12 +238,16 @@ export class VaultClientFactory {
     }
   }
 
-  /** Drops every cached client whose key was built from this VaultAuth or VaultConnection UID. */
+  /**
+   * Drops every cached client the predicate selects (their VaultAuth or
+   * VaultConnection changed or went away), with their persisted entries.
+   */
   purgeFor(predicate: (client: VaultClient) => boolean): number {
     let n = 0;
     for (const [k, c] of this.cache.entries()) {
       if (predicate(c)) {
         this.cache.delete(k);
+        if (c.tags.persisted) void this.persistence?.discard(k, "its VaultAuth or VaultConnection changed");
         n++;
       }
     }

@@ -10,7 +10,12 @@ export interface LoginResult {
   token: string;
   accessor: string;
   renewable: boolean;
+  /** Seconds the token is valid from now (from obtaining this result). */
   leaseDurationS: number;
+  /** TTL granted at login: the increment asked for on renewal. Defaults to leaseDurationS. */
+  ttlS?: number;
+  /** When the token was issued, for a token restored from the persisted client cache. */
+  issuedAtMs?: number;
 }
 
 export type Method = "GET" | "PUT" | "POST" | "DELETE" | "LIST" | "PATCH";
@@ -28,9 +33,19 @@ export class VaultClient {
   private stale = false;
   readonly stats = { logins: 1, renewals: 0, reloginsOn403: 0 };
   /** What the client was built from, so it can be purged when those change. */
-  tags: { authUid?: string; authGeneration?: number; connectionUid?: string; connectionGeneration?: number } =
-    {};
+  tags: {
+    authUid?: string;
+    authGeneration?: number;
+    connectionUid?: string;
+    connectionGeneration?: number;
+    /** Whether the token is saved in the persisted client cache. */
+    persisted?: boolean;
+  } = {};
   onOperation?: (op: string, ok: boolean, seconds: number) => void;
+  /** A 403 made the client log in again: the new token is recorded (persistence) before it is used. */
+  onNewSession?: (session: LoginResult) => Promise<void>;
+  /** Vault refused to renew the token (a 4xx): it will never be renewed again. */
+  onRenewalRejected?: () => void;
 
   constructor(
     http: VaultHttp,
@@ -84,7 +99,7 @@ export class VaultClient {
         {
           token: this.session.token,
           namespace: this.vaultNamespace,
-          body: { increment: `${this.session.leaseDurationS}s` },
+          body: { increment: `${this.session.ttlS ?? this.session.leaseDurationS}s` },
         },
       );
       const auth = res.json?.auth;
@@ -94,8 +109,9 @@ export class VaultClient {
         this.session = { ...this.session, leaseDurationS: auth.lease_duration, renewable: auth.renewable };
         this.scheduleRenewal();
       }
-    } catch {
+    } catch (err) {
       this.stale = true;
+      if (err instanceof VaultApiError && err.status >= 400 && err.status < 500) this.onRenewalRejected?.();
     }
   }
 
@@ -105,6 +121,7 @@ export class VaultClient {
     this.stale = false;
     this.stats.logins++;
     this.scheduleRenewal();
+    await this.onNewSession?.(this.session);
   }
 
   /** Calls Vault with this client's token; a 403 triggers one fresh login and a retry. */
