@@ -15,11 +15,6 @@ export async function runCommand(argv: string[]): Promise<number> {
   }
   if (cfg.uninstall) return await runUninstall(cfg, argv);
   const mgr = await startManager(cfg);
-  if (cfg.leaderElect) {
-    mgr.ctx.log.warn(
-      "leader election is not implemented yet: run a single replica (or pass --leader-elect=false)",
-    );
-  }
   await new Promise<void>((resolve) => {
     const onSignal = (sig: string) => {
       mgr.ctx.log.info({ signal: sig }, "shutting down");

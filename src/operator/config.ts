@@ -19,6 +19,10 @@ export interface OperatorConfig {
   operatorNamespace: string;
   podUID: string;
   metricsBindAddress: string;
+  /** Metrics over HTTPS, readable only by users the API server authorizes for GET /metrics. */
+  metricsSecure: boolean;
+  /** tls.crt and tls.key for the secure metrics endpoint; self-signed when unset. */
+  metricsCertDir?: string;
   healthProbeBindAddress: string;
   leaderElect: boolean;
   clientCacheSize: number;
@@ -40,6 +44,8 @@ const FLAG_SPEC = {
   kubeconfig: { type: "string" },
   "operator-namespace": { type: "string" },
   "metrics-bind-address": { type: "string" },
+  "metrics-secure": { type: "string" },
+  "metrics-cert-dir": { type: "string" },
   "health-probe-bind-address": { type: "string" },
   "leader-elect": { type: "string" },
   "client-cache-size": { type: "string" },
@@ -95,7 +101,7 @@ function normalizeArgs(argv: string[]): string[] {
     let arg = a;
     if (/^-[a-z][a-z0-9-]+/.test(arg)) arg = `-${arg}`;
     const name = arg.startsWith("--") ? arg.slice(2).split("=")[0] : "";
-    const boolish = ["leader-elect", "uninstall", "zap-devel"];
+    const boolish = ["leader-elect", "metrics-secure", "uninstall", "zap-devel"];
     if (boolish.includes(name) && !arg.includes("=")) arg = `${arg}=true`;
     return arg;
   });
@@ -169,6 +175,8 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
     operatorNamespace: s("operator-namespace") ?? operatorNamespaceDefault(env),
     podUID: podUIDDefault(env),
     metricsBindAddress: s("metrics-bind-address") ?? ":8080",
+    metricsSecure: parseBool(s("metrics-secure"), false, "metrics-secure"),
+    metricsCertDir: s("metrics-cert-dir"),
     healthProbeBindAddress: s("health-probe-bind-address") ?? ":8081",
     leaderElect: parseBool(s("leader-elect"), true, "leader-elect"),
     clientCacheSize: parseNum(s("client-cache-size"), 10_000, "client-cache-size"),

@@ -4,6 +4,7 @@
 // endpoints, and a clean shutdown.
 import { randomUUID } from "node:crypto";
 import { createServer, type RequestListener, type Server } from "node:http";
+import type { Server as HttpsServer } from "node:https";
 import { hostname } from "node:os";
 import { type Logger, pino } from "pino";
 import type {
@@ -33,6 +34,7 @@ import { VaultPKISecretReconciler } from "./controllers/vaultpkisecret.ts";
 import { VaultStaticSecretReconciler } from "./controllers/vaultstaticsecret.ts";
 import { ensureHmacKey } from "./hmac.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
+import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
 import { VSO } from "./resources.ts";
 import { renderGoTemplates } from "./templates.ts";
 
@@ -64,19 +66,26 @@ export interface ManagerHandle {
   metricsUrl?: string;
 }
 
-function listen(addr: string, handler: RequestListener, log: Logger): Promise<Server | undefined> {
+/** Listens on "host:port" (":port" for all addresses; "0" or "" for not at all). */
+function listen(
+  addr: string,
+  server: () => Promise<Server | HttpsServer>,
+  log: Logger,
+): Promise<Server | HttpsServer | undefined> {
   if (!addr || addr === "0") return Promise.resolve(undefined);
   const i = addr.lastIndexOf(":");
   const host = addr.slice(0, i) || "0.0.0.0";
   const port = Number(addr.slice(i + 1));
-  return new Promise((resolve, reject) => {
-    const srv = createServer(handler);
-    srv.on("error", reject);
-    srv.listen(port, host, () => {
-      log.info({ addr: `${host}:${(srv.address() as { port: number }).port}` }, "listening");
-      resolve(srv);
-    });
-  });
+  return server().then(
+    (srv) =>
+      new Promise((resolve, reject) => {
+        srv.on("error", reject);
+        srv.listen(port, host, () => {
+          log.info({ addr: `${host}:${(srv.address() as { port: number }).port}` }, "listening");
+          resolve(srv);
+        });
+      }),
+  );
 }
 
 export async function startManager(
@@ -281,6 +290,39 @@ export async function startManager(
   ];
   for (const inf of allInformers) inf.start();
   await Promise.all(allInformers.map((inf) => inf.waitForSync()));
+  // Health and metrics answer before leadership: a standby replica is alive and ready too.
+  const serveMetrics: RequestListener = (req, res) => {
+    if ((req.url ?? "").split("?")[0] === "/metrics") {
+      void metrics.registry.metrics().then((body) => {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(body);
+      });
+    } else {
+      res.writeHead(404).end();
+    }
+  };
+  const metricsServer = await listen(
+    cfg.metricsBindAddress,
+    async () =>
+      cfg.metricsSecure
+        ? await createSecureMetricsServer({
+            gate: new MetricsGate(kubeAuthority(kube)),
+            handler: serveMetrics,
+            certDir: cfg.metricsCertDir,
+            hostnames: [hostname(), "localhost"],
+          })
+        : createServer(serveMetrics),
+    log,
+  );
+  const healthServer = await listen(
+    cfg.healthProbeBindAddress,
+    async () =>
+      createServer((req, res) => {
+        if (req.url === "/healthz" || req.url === "/readyz") res.writeHead(200).end("ok");
+        else res.writeHead(404).end();
+      }),
+    log,
+  );
   // With leader election, caches are warm before leadership and controllers start only once leading.
   let elector: LeaderElector | undefined;
   if (cfg.leaderElect) {
@@ -308,28 +350,6 @@ export async function startManager(
   }, 5000);
   depthTimer.unref();
 
-  const metricsServer = await listen(
-    cfg.metricsBindAddress,
-    (req, res) => {
-      if (req.url === "/metrics") {
-        void metrics.registry.metrics().then((body) => {
-          res.writeHead(200, { "content-type": metrics.registry.contentType });
-          res.end(body);
-        });
-      } else {
-        res.writeHead(404).end();
-      }
-    },
-    log,
-  );
-  const healthServer = await listen(
-    cfg.healthProbeBindAddress,
-    (req, res) => {
-      if (req.url === "/healthz" || req.url === "/readyz") res.writeHead(200).end("ok");
-      else res.writeHead(404).end();
-    },
-    log,
-  );
   log.info(
     { version: VERSION, operatorNamespace: cfg.operatorNamespace, watchNamespaces: cfg.watchNamespaces },
     "vso-ts operator started",
@@ -337,7 +357,10 @@ export async function startManager(
   const addr = metricsServer?.address();
   return {
     ctx,
-    metricsUrl: addr && typeof addr === "object" ? `http://127.0.0.1:${addr.port}/metrics` : undefined,
+    metricsUrl:
+      addr && typeof addr === "object"
+        ? `${cfg.metricsSecure ? "https" : "http"}://127.0.0.1:${addr.port}/metrics`
+        : undefined,
     async stop() {
       clearInterval(depthTimer);
       await elector?.release();

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { test } from "node:test";
+import { Agent, request } from "undici";
 import { CORE } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { eventually, isolatedNamespace, testEnv } from "../support/env.ts";
@@ -106,6 +107,47 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
   assert.equal(logs.code, 0, logs.stderr);
   assert.ok(logs.stdout.length > 0, "the operator logs");
   assert.ok(!logs.stdout.includes(password), "no secret value in the operator's log");
+  // Metrics on 8443: HTTPS, refused without a token or without RBAC, served to an authorized scraper.
+  const pods = await env.kube.list<{ metadata: { name?: string }; status?: { podIP?: string } }>(CORE.pods, OP_NS, {
+    labelSelector: "app.kubernetes.io/name=vault-secrets-operator",
+  });
+  const podIP = pods.items.find((p) => p.status?.podIP)?.status?.podIP;
+  assert.ok(podIP, "the operator Pod has an IP");
+  const scrape = async (token?: string) => {
+    const res = await request(`https://${podIP}:8443/metrics`, {
+      dispatcher: insecure,
+      headers: token ? { authorization: `Bearer ${token}` } : {},
+    });
+    return { status: res.statusCode, body: await res.body.text() };
+  };
+  const tokenFor = async (sa: string) => {
+    await env.kube.create(CORE.serviceaccounts, ns, { metadata: { name: sa } });
+    const tr = (await env.kube.raw("POST", env.kube.path(CORE.serviceaccounts, ns, sa, "token"), {
+      apiVersion: "authentication.k8s.io/v1",
+      kind: "TokenRequest",
+      spec: { expirationSeconds: 600 },
+    })) as { status: { token: string } };
+    return tr.status.token;
+  };
+  const insecure = new Agent({ connect: { rejectUnauthorized: false } });
+  t.after(() => insecure.close());
+  assert.equal((await scrape()).status, 401, "anonymous scrape refused");
+  assert.equal((await scrape(await tokenFor("nobody"))).status, 403, "a service account without RBAC is refused");
+  const scraper = await tokenFor("scraper");
+  await env.kube.create(CORE.clusterrolebindings, undefined, {
+    metadata: { name: `metrics-${ns}` },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "vault-secrets-operator-metrics-reader" },
+    subjects: [{ kind: "ServiceAccount", name: "scraper", namespace: ns }],
+  });
+  t.after(() => env.kube.delete(CORE.clusterrolebindings, undefined, `metrics-${ns}`).catch(() => {}));
+  const ok = await eventually("an authorized scrape", async () => {
+    const r = await scrape(scraper);
+    return r.status === 200 ? r : null;
+  });
+  for (const name of ["controller_runtime_reconcile_total", "vso_build_info"]) {
+    assert.match(ok.body, new RegExp(`^${name}`, "m"), `${name} is exported`);
+  }
+
   await eventually("operator still Ready", async () => {
     const d = await env.kube.get<DeploymentLike & { metadata: { name?: string } }>(
       CORE.deployments,

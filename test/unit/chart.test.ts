@@ -99,15 +99,17 @@ describe("chart rendering: values to objects", () => {
     const m = manager(r);
     assert.equal(m.image, `vso-ts:${VERSION}`);
     assert.equal(m.imagePullPolicy, "IfNotPresent");
-    assert.deepEqual(m.args.slice(0, 4), [
+    assert.deepEqual(m.args.slice(0, 5), [
       "run",
       "--health-probe-bind-address=:8081",
       "--metrics-bind-address=:8443",
+      "--metrics-secure",
       "--leader-elect",
     ]);
     const cfg = operatorConfig(r);
     assert.equal(cfg.leaderElect, true);
     assert.equal(cfg.metricsBindAddress, ":8443");
+    assert.equal(cfg.metricsSecure, true, "metrics on 8443 are HTTPS with authentication and authorization");
     assert.deepEqual(cfg.globalVaultAuthOptions, ["allow-default-globals"]);
     assert.deepEqual(cfg.globalTransformationOptions, []);
     const env = Object.fromEntries(

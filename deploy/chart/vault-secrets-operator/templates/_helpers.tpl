@@ -71,7 +71,7 @@ control-plane: controller-manager
 {{/* The `vso run` flags derived from the values, one per line. */}}
 {{- define "vso.managerArgs" -}}
 {{- $m := .Values.controller.manager -}}
-{{- $args := list "run" "--health-probe-bind-address=:8081" "--metrics-bind-address=:8443" "--leader-elect" -}}
+{{- $args := list "run" "--health-probe-bind-address=:8081" "--metrics-bind-address=:8443" "--metrics-secure" "--leader-elect" -}}
 {{- with $m.clientCache.persistenceModel -}}
 {{- $args = append $args (printf "--client-cache-persistence-model=%s" .) -}}
 {{- end -}}
