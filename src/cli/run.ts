@@ -14,15 +14,26 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (cfg.uninstall) return await runUninstall(cfg, argv);
-  const mgr = await startManager(cfg);
-  await new Promise<void>((resolve) => {
-    const onSignal = (sig: string) => {
-      mgr.ctx.log.info({ signal: sig }, "shutting down");
-      resolve();
-    };
-    process.once("SIGTERM", () => onSignal("SIGTERM"));
-    process.once("SIGINT", () => onSignal("SIGINT"));
+  // Signals are handled from the start: a standby replica waiting for leadership runs as PID 1 in
+  // its container, where an unhandled SIGTERM is ignored and the Pod would wait out its grace period.
+  const signalled = new Promise<NodeJS.Signals>((resolve) => {
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    process.once("SIGINT", () => resolve("SIGINT"));
   });
+  const first = await Promise.race([
+    startManager(cfg).then((mgr) => ({ mgr })),
+    signalled.then((signal) => ({ signal })),
+  ]);
+  if ("signal" in first) {
+    // Not leading yet: no controller runs and nothing is held but a pending Lease request.
+    console.error(
+      JSON.stringify({ level: "info", msg: "shutting down before leadership", signal: first.signal }),
+    );
+    process.exit(0);
+  }
+  const { mgr } = first;
+  const signal = await signalled;
+  mgr.ctx.log.info({ signal }, "shutting down");
   await mgr.stop();
   return 0;
 }

@@ -55,7 +55,9 @@ async function ensure(
 export async function configureKubernetes(kube: KubeClient): Promise<{ reviewerJwt: string }> {
   await ensure(kube, CORE.namespaces, undefined, { metadata: { name: OPERATOR_NAMESPACE } });
   await ensure(kube, CORE.serviceaccounts, "default", { metadata: { name: "myapp-sa" } });
-  await ensure(kube, CORE.serviceaccounts, TOKEN_REVIEWER_NAMESPACE, { metadata: { name: TOKEN_REVIEWER_SA } });
+  await ensure(kube, CORE.serviceaccounts, TOKEN_REVIEWER_NAMESPACE, {
+    metadata: { name: TOKEN_REVIEWER_SA },
+  });
   await ensure(kube, CORE.clusterrolebindings, undefined, {
     metadata: { name: "vso-ts-vault-token-reviewer" },
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },

@@ -34,8 +34,8 @@ import { VaultPKISecretReconciler } from "./controllers/vaultpkisecret.ts";
 import { VaultStaticSecretReconciler } from "./controllers/vaultstaticsecret.ts";
 import { ensureHmacKey } from "./hmac.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
-import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
 import { VSO } from "./resources.ts";
+import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
 import { renderGoTemplates } from "./templates.ts";
 
 /** What a secret kind's reconciler offers the manager. */

@@ -76,7 +76,12 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
     apiVersion: "secrets.hashicorp.com/v1beta1",
     kind: "VaultAuth",
     metadata: { name: "default" },
-    spec: { method: "kubernetes", mount: "kubernetes", kubernetes: { role, serviceAccount: "app" } },
+    spec: {
+      vaultConnectionRef: "default",
+      method: "kubernetes",
+      mount: "kubernetes",
+      kubernetes: { role, serviceAccount: "app" },
+    },
   });
   const password = `pw-${randomBytes(10).toString("hex")}`;
   await kvPut(env, `${ns}/db`, { password });
@@ -85,6 +90,7 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
     kind: "VaultStaticSecret",
     metadata: { name: "db" },
     spec: {
+      vaultAuthRef: "default",
       mount: "secret",
       type: "kv-v2",
       path: `${ns}/db`,
@@ -92,7 +98,15 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
       destination: { name: "db", create: true },
     },
   });
-  await waitForSecret(env, ns, "db", (s) => decoded(s).password === password, 60_000);
+  await waitForSecret(env, ns, "db", (s) => decoded(s).password === password, 60_000).catch(async (err) => {
+    const logs = await kubectl(env, [
+      "logs",
+      "-n",
+      OP_NS,
+      "deployment/vault-secrets-operator-controller-manager",
+    ]);
+    throw new Error(`${err}\n--- operator log ---\n${logs.stdout.slice(-3000)}${logs.stderr}`);
+  });
 
   // A change in Vault reaches the Secret through the in-cluster operator.
   await kvPut(env, `${ns}/db`, { password: `${password}-2` });
@@ -108,9 +122,13 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
   assert.ok(logs.stdout.length > 0, "the operator logs");
   assert.ok(!logs.stdout.includes(password), "no secret value in the operator's log");
   // Metrics on 8443: HTTPS, refused without a token or without RBAC, served to an authorized scraper.
-  const pods = await env.kube.list<{ metadata: { name?: string }; status?: { podIP?: string } }>(CORE.pods, OP_NS, {
-    labelSelector: "app.kubernetes.io/name=vault-secrets-operator",
-  });
+  const pods = await env.kube.list<{ metadata: { name?: string }; status?: { podIP?: string } }>(
+    CORE.pods,
+    OP_NS,
+    {
+      labelSelector: "app.kubernetes.io/name=vault-secrets-operator",
+    },
+  );
   const podIP = pods.items.find((p) => p.status?.podIP)?.status?.podIP;
   assert.ok(podIP, "the operator Pod has an IP");
   const scrape = async (token?: string) => {
@@ -132,11 +150,19 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
   const insecure = new Agent({ connect: { rejectUnauthorized: false } });
   t.after(() => insecure.close());
   assert.equal((await scrape()).status, 401, "anonymous scrape refused");
-  assert.equal((await scrape(await tokenFor("nobody"))).status, 403, "a service account without RBAC is refused");
+  assert.equal(
+    (await scrape(await tokenFor("nobody"))).status,
+    403,
+    "a service account without RBAC is refused",
+  );
   const scraper = await tokenFor("scraper");
   await env.kube.create(CORE.clusterrolebindings, undefined, {
     metadata: { name: `metrics-${ns}` },
-    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "vault-secrets-operator-metrics-reader" },
+    roleRef: {
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: "vault-secrets-operator-metrics-reader",
+    },
     subjects: [{ kind: "ServiceAccount", name: "scraper", namespace: ns }],
   });
   t.after(() => env.kube.delete(CORE.clusterrolebindings, undefined, `metrics-${ns}`).catch(() => {}));
