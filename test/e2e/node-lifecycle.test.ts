@@ -1,8 +1,11 @@
-// `vso dev up --with-node` and `vso dev down` as a user runs them, in a
-// second environment beside the shared one: a Ready node comes up, `down`
-// leaves nothing behind (processes, mounts, cgroups, namespaces, interfaces,
-// files under /run, host sysctls untouched), and `up` twice in a row starts
-// fresh (new certificates, new node) instead of reusing stale state.
+// `vso demo`, `vso dev up --with-node` and `vso dev down` as a user runs them,
+// in a second environment beside the shared one. The playground is the
+// walkthrough for real: vso-ts installed by helm into the node, the
+// walkthrough's manifests as written, its myapp Pod logging in to PostgreSQL
+// with dynamic credentials, a rotation replacing the Pod. Then `up` on the
+// running environment starts fresh (new certificates, new node) instead of
+// reusing stale state, and `down` leaves nothing behind (processes, mounts,
+// cgroups, namespaces, interfaces, files under /run; host sysctls untouched).
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
@@ -90,7 +93,7 @@ async function nodeReady(dir: string): Promise<string> {
   return stdout.trim();
 }
 
-test("vso dev up --with-node, down leaves nothing behind, and up twice starts fresh", {
+test("vso demo runs the walkthrough on the node; up again starts fresh; down leaves nothing behind", {
   timeout: 900_000,
 }, async (t) => {
   const env = await testEnv();
@@ -102,7 +105,13 @@ test("vso dev up --with-node, down leaves nothing behind, and up twice starts fr
     await vso(["dev", "down", "--dir", dir]).catch(() => {});
   });
 
-  await vso(["dev", "up", "--with-node", "--dir", dir]);
+  const { stdout: demo } = await vso(["demo", "--dir", dir]);
+  assert.match(demo, /vault-secrets-operator-controller-manager-\S+\s+1\/1\s+Running/, demo);
+  assert.match(demo, /myapp \(myapp-\S+\) logged in to PostgreSQL as v-kubernet-myapp-db-/);
+  assert.match(demo, /^\s+PostgreSQL 15\.\d+/m);
+  const rotated = /rotated: new user (\S+), myapp replaced by (\S+)/.exec(demo);
+  const firstUser = /logged in to PostgreSQL as (\S+):/.exec(demo)?.[1];
+  assert.ok(rotated && rotated[1] !== firstUser, "the rotation issued a new user and replaced the Pod");
   const first = await nodeReady(dir);
   assert.match(first, / True$/, "the node is Ready");
   const firstCa = JSON.parse(readFileSync(join(dir, "state.json"), "utf8")).kube.caFile;
