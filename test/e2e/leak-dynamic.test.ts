@@ -6,7 +6,9 @@
 //    Vault for nothing; a template that fails on the real data gets one lease,
 //    revoked at once, and no more for the same inputs.
 // 5. A lease replaced under revoke: true is recorded in status; the operator
-//    SIGKILLed during the grace period and restarted still revokes it.
+//    SIGKILLed during the grace period and restarted still revokes it. A lease
+//    a crash left "Issued" (obtained, never committed) is revoked at the next
+//    start and the destination synced anew; delete revokes every recorded lease.
 // 6. A template error on a secret value leaks no fragment of it to the
 //    condition, the Events or the operator log.
 // 8. allowStaticCreds on a dynamic role: one lease, revoked at once, a
@@ -33,13 +35,18 @@ import {
   waitForSecret,
 } from "../support/operator.ts";
 
-/** Logins Vault created in PostgreSQL and has not dropped yet. */
-async function vaultLogins(env: TestEnv): Promise<number> {
+/**
+ * Logins Vault created in PostgreSQL for `role` and has not dropped yet. The
+ * username template keeps the role name's first 8 characters, which differ
+ * between the tests of this file (other tests' leases expire on their own time).
+ */
+async function vaultLogins(env: TestEnv, role: string): Promise<number> {
+  const like = `v-%${role.slice(0, 8)}%`;
   const r = await pgQuery(
     env,
     "vaultadmin",
     "vaultpassword",
-    "SELECT count(*) FROM pg_roles WHERE rolname LIKE 'v-%'",
+    `SELECT count(*) FROM pg_roles WHERE rolname LIKE '${like}'`,
   );
   if (!r.ok) throw new Error(r.error);
   return Number(r.output);
@@ -64,7 +71,7 @@ test("#1: preconditions before Vault, and a post-issue failure revokes its lease
   const env = await testEnv();
   const ns = await isolatedNamespace(t, env, "pre");
   const { role } = await dbSetup(env, ns, "10m", "1h");
-  const loginsBefore = await vaultLogins(env);
+  const loginsBefore = await vaultLogins(env, role);
   await env.kube.create(CORE.secrets, ns, { metadata: { name: "taken" }, stringData: { keep: "me" } });
   await startOperator(t, env, { namespaces: [ns] });
   const path = `creds/${role}`;
@@ -104,7 +111,7 @@ test("#1: preconditions before Vault, and a post-issue failure revokes its lease
     ["taken", "badname", "badlabel", "parse"].map((n) => revokeEvents(env, ns, n)),
   );
   const leases = await leaseCount(env, role);
-  const logins = await vaultLogins(env);
+  const logins = await vaultLogins(env, role);
   t.diagnostic(
     `over ${((Date.now() - t0) / 1000).toFixed(0)} s: max live leases ${maxLeases}, now ${leases}; ` +
       `leases issued and revoked for the failing template: ${exec}; Vault logins in pg_roles ${loginsBefore} -> ${logins}`,
@@ -136,7 +143,7 @@ test("#1: preconditions before Vault, and a post-issue failure revokes its lease
   const s = decoded(await waitForSecret(env, ns, "exec", () => true, 30_000));
   assert.ok(s.out.startsWith("v-"), "the fixed template renders");
   assert.equal(await leaseCount(env, role), 1);
-  assert.equal(await vaultLogins(env), loginsBefore + 1, "pg_roles sees the one live login");
+  assert.equal(await vaultLogins(env, role), loginsBefore + 1, "pg_roles sees the one live login");
   for (const r of resources) await env.kube.delete(VSO.VaultDynamicSecret, ns, r.metadata.name);
   await eventually("leases revoked on delete", async () => (await leaseCount(env, role)) === 0, 30_000);
 });
@@ -205,11 +212,94 @@ test("#5: a replaced lease is revoked after the grace period even when the opera
   await eventually("every lease revoked on delete", async () => (await leaseCount(env, role)) === 0, 30_000);
 });
 
+/** The lease IDs alive under database/creds/<role>. */
+async function liveLeases(env: TestEnv, role: string): Promise<string[]> {
+  const res = await env.vault.call<{ data?: { keys?: string[] } }>(
+    "LIST",
+    `sys/leases/lookup/database/creds/${role}`,
+    {
+      token: env.rootToken,
+      accept: [404],
+    },
+  );
+  return (res.json?.data?.keys ?? []).map((k) => `database/creds/${role}/${k}`);
+}
+
+test("#1/#5: a lease left Issued by an interrupted sync is revoked at start; delete revokes every recorded lease", async (t: TestContext) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "intr");
+  const { role } = await dbSetup(env, ns, "10m", "1h");
+  let op: ChildProcess = spawnOperator(env, ns);
+  t.after(() => op.kill("SIGKILL"));
+  await env.kube.create(VSO.VaultDynamicSecret, ns, vds("creds", { path: `creds/${role}`, revoke: true }));
+  const current = await eventually("the lease in status", async () => {
+    const st = await getStatus(env, "VaultDynamicSecret", ns, "creds");
+    return (st.secretLease as { id?: string } | undefined)?.id;
+  });
+  op.kill("SIGKILL");
+  await new Promise((r) => op.once("exit", r));
+  // What a crash leaves behind: a lease obtained but not committed (Issued), and
+  // one replaced long before its revocation time (Replaced, due in an hour).
+  const read = async () =>
+    (await env.vault.call<{ lease_id: string }>("GET", `database/creds/${role}`, { token: env.rootToken }))
+      .json?.lease_id ?? "";
+  const issued = await read();
+  const replaced = await read();
+  const nowS = Math.floor(Date.now() / 1000);
+  await env.kube.patch(
+    VSO.VaultDynamicSecret,
+    ns,
+    "creds",
+    {
+      status: {
+        pendingRevocations: [
+          { id: issued, reason: "Issued", revokeAfter: nowS },
+          { id: replaced, reason: "Replaced", revokeAfter: nowS + 3600 },
+        ],
+      },
+    },
+    "merge",
+    { subresource: "status" },
+  );
+  assert.equal((await liveLeases(env, role)).length, 3);
+  op = spawnOperator(env, ns);
+  const st = await eventually(
+    "the interrupted lease revoked and the destination synced anew",
+    async () => {
+      const s = await getStatus(env, "VaultDynamicSecret", ns, "creds");
+      const synced = s.conditions?.find((c) => c.type === "SecretSynced")?.message ?? "";
+      return /InterruptedSync/.test(synced) ? s : null;
+    },
+    30_000,
+  );
+  const live = await liveLeases(env, role);
+  const now = (st.secretLease as { id: string }).id;
+  const pending = (st.pendingRevocations as { id: string; reason: string }[]).map(
+    (p) => `${p.reason}:${p.id}`,
+  );
+  t.diagnostic(`live leases: ${live.length}; pending: ${pending.join(", ")}`);
+  assert.ok(!live.includes(issued), "the Issued lease is revoked");
+  assert.ok(now !== current && live.includes(now), "new credentials are current");
+  assert.deepEqual(pending.sort(), [`Replaced:${current}`, `Replaced:${replaced}`].sort());
+  const secret = decoded(await env.kube.get(CORE.secrets, ns, "creds"));
+  assert.ok(
+    (await pgQuery(env, secret.username, secret.password, "SELECT 1")).ok,
+    "the destination holds the new login",
+  );
+
+  await env.kube.delete(VSO.VaultDynamicSecret, ns, "creds");
+  await eventually(
+    "every recorded lease revoked on delete",
+    async () => (await liveLeases(env, role)).length === 0,
+    30_000,
+  );
+});
+
 test("#8: allowStaticCreds on a dynamic role: condition naming the field, no lease accumulates", async (t: TestContext) => {
   const env = await testEnv();
   const ns = await isolatedNamespace(t, env, "mism");
   const { role } = await dbSetup(env, ns, "10m", "1h");
-  const loginsBefore = await vaultLogins(env);
+  const loginsBefore = await vaultLogins(env, role);
   await startOperator(t, env, { namespaces: [ns] });
   await env.kube.create(
     VSO.VaultDynamicSecret,
@@ -239,7 +329,7 @@ test("#8: allowStaticCreds on a dynamic role: condition naming the field, no lea
   assert.equal(revoked, 1, "one lease, revoked at once");
   assert.equal(await leaseCount(env, role), 0);
   assert.ok(maxLeases <= 1);
-  assert.equal(await vaultLogins(env), loginsBefore);
+  assert.equal(await vaultLogins(env, role), loginsBefore);
   assert.equal(await env.kube.getOrNull(CORE.secrets, ns, "creds"), null, "the Secret is not written");
   // Setting the field right syncs dynamic credentials, with one lease.
   await env.kube.patch(VSO.VaultDynamicSecret, ns, "creds", { spec: { allowStaticCreds: false } }, "merge");
