@@ -78,8 +78,6 @@ import {
 } from "./common.ts";
 import { checkTransformation, renderTransformation } from "./transformation.ts";
 
-export { leaseJitter, renewalDueAt, type SyncReason } from "../dynamic-decisions.ts";
-
 const KIND = "VaultDynamicSecret";
 const CONTROLLER = "vaultdynamicsecret";
 /** How long a replaced lease stays valid before it is revoked (revoke: true). */
@@ -609,7 +607,7 @@ export class VaultDynamicSecretReconciler {
     if (held) throw held;
     await ensureFinalizer(ctx.kube, VSO.VaultDynamicSecret, vds, Finalizer.VaultDynamicSecret);
     const res = await this.fetch(vds, client, ns);
-    const mismatch = staticCredsMismatch(true, res.lease_id);
+    const mismatch = staticCredsMismatch(Boolean(spec.allowStaticCreds), res.lease_id);
     if (mismatch) {
       await this.recordObtained(vds, k, status, client, ns, res.lease_id ?? "");
       await this.discard(vds, k, status, client, ns, res.lease_id ?? "");
