@@ -5,6 +5,8 @@
 //    name the API server refuses) or a template that does not parse issues
 //    nothing; a template that fails on the real certificate issues one,
 //    revoked at once, and no more for the same inputs.
+//    A serial a crash left "Issued" is revoked at the next start and the
+//    destination synced anew; delete revokes every recorded serial.
 // 7. expiryOffset longer than the ttl: the offset is clamped and reported in
 //    the ResourceValidation condition; the number of certificates stays
 //    bounded (it was 175 a minute).
@@ -161,4 +163,82 @@ test("#7: expiryOffset longer than the ttl is clamped and reported, with a bound
     "the resource gone",
     async () => (await env.kube.getOrNull(VSO.VaultPKISecret, ns, "cert")) === null,
   );
+});
+
+test("#1/#5: a serial left Issued by an interrupted sync is revoked at start; delete revokes every recorded serial", async (t: TestContext) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "pkiintr");
+  const mount = await pkiMount(t, env, ns);
+  const spec = {
+    mount,
+    role: "web",
+    commonName: "app.example.com",
+    ttl: "1h",
+    revoke: true,
+    destination: { name: "cert", create: true },
+  };
+  let first = "";
+  await t.test("first operator", async (st: TestContext) => {
+    await startOperator(st, env, { namespaces: [ns] });
+    await env.kube.create(VSO.VaultPKISecret, ns, vps("cert", spec));
+    first = await eventually("the serial in status", async () => {
+      return (await getStatus(env, "VaultPKISecret", ns, "cert")).serialNumber as string | undefined;
+    });
+  });
+  // What a crash leaves behind: a certificate issued but not committed, and one
+  // replaced whose revocation is an hour away.
+  const issue = async () =>
+    (
+      await env.vault.call<{ data: { serial_number: string } }>("PUT", `${mount}/issue/web`, {
+        token: env.rootToken,
+        body: { common_name: "app.example.com", ttl: "1h" },
+      })
+    ).json?.data.serial_number ?? "";
+  const issued = await issue();
+  const replaced = await issue();
+  const nowS = Math.floor(Date.now() / 1000);
+  await env.kube.patch(
+    VSO.VaultPKISecret,
+    ns,
+    "cert",
+    {
+      status: {
+        pendingRevocations: [
+          { id: issued, reason: "Issued", revokeAfter: nowS },
+          { id: replaced, reason: "Replaced", revokeAfter: nowS + 3600 },
+        ],
+      },
+    },
+    "merge",
+    { subresource: "status" },
+  );
+  await t.test("second operator", async (st: TestContext) => {
+    await startOperator(st, env, { namespaces: [ns] });
+    const status = await eventually(
+      "the interrupted certificate revoked and a new one issued",
+      async () => {
+        const s = await getStatus(env, "VaultPKISecret", ns, "cert");
+        const synced = s.conditions?.find((c) => c.type === "SecretSynced")?.message ?? "";
+        return /InterruptedSync/.test(synced) ? s : null;
+      },
+      30_000,
+    );
+    const now = status.serialNumber as string;
+    t.diagnostic(`pending after the restart: ${JSON.stringify(status.pendingRevocations)}`);
+    assert.ok(await revoked(env, mount, issued), "the Issued serial is revoked");
+    assert.ok(await revoked(env, mount, first), "revoke: true revokes the serial it replaced");
+    assert.equal(await revoked(env, mount, replaced), false, "a Replaced serial waits for its time");
+    assert.notEqual(now, first);
+    assert.equal(decoded(await env.kube.get(CORE.secrets, ns, "cert")).serial_number, now);
+    assert.deepEqual(
+      (status.pendingRevocations as { id: string }[]).map((p) => p.id),
+      [replaced],
+    );
+    await env.kube.delete(VSO.VaultPKISecret, ns, "cert");
+    await eventually(
+      "every recorded serial revoked on delete",
+      async () => (await revoked(env, mount, now)) && (await revoked(env, mount, replaced)),
+      30_000,
+    );
+  });
 });
