@@ -151,11 +151,11 @@ test("#7: expiryOffset longer than the ttl is clamped and reported, with a bound
   await new Promise((r) => setTimeout(r, 20_000));
   const minted = (await certSerials(env, mount)).filter((s) => !before.has(s)).length - start;
   const seconds = (Date.now() - t0) / 1000;
-  t.diagnostic(
-    `${minted} certificates in ${seconds.toFixed(1)} s (renewal at half of a 6 s life plus the time to issue: about 5)`,
-  );
+  t.diagnostic(`${minted} certificates in ${seconds.toFixed(1)} s`);
+  // Renewal at half of the 6 s life, at most 1 s early (the minimum horizon):
+  // certificates at least 2 s apart, so at most 11 in 20 s. The loop made 32.
   assert.ok(minted >= 3, "the certificate is still renewed before it expires");
-  assert.ok(minted <= 8, `bounded: ${minted} certificates in ${seconds.toFixed(0)} s`);
+  assert.ok(minted <= 11, `bounded: ${minted} certificates in ${seconds.toFixed(0)} s`);
   const st = await getStatus(env, "VaultPKISecret", ns, "cert");
   assert.ok((st.expiration as number) * 1000 > Date.now(), "the current certificate is valid");
   await env.kube.delete(VSO.VaultPKISecret, ns, "cert");
