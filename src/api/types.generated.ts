@@ -580,6 +580,8 @@ export interface VaultDynamicSecretStatus {
   secretMAC?: string;
   /** The Vault client used for the last sync. */
   vaultClientMeta?: VaultClientMeta;
+  /** Credentials this resource obtained that are not current and still to be revoked. */
+  pendingRevocations?: PendingRevocation[];
   /** Conditions, at most one per type. */
   conditions?: Condition[];
 }
@@ -606,6 +608,16 @@ export interface VaultStaticCredsMetaData {
   rotationSchedule?: string;
   /** Seconds until the next rotation when the credentials were read. */
   ttl?: number;
+}
+
+/** A credential awaiting revocation. */
+export interface PendingRevocation {
+  /** Lease ID, or certificate serial number. */
+  id: string;
+  /** Issued: obtained, its delivery to the destination not yet confirmed; Unused: obtained but never delivered; Replaced: superseded by newer credentials, revoked after a grace period. */
+  reason: "Issued" | "Unused" | "Replaced";
+  /** Unix time from which it is revoked. */
+  revokeAfter: number;
 }
 
 /** VaultPKISecret issues a certificate from a Vault PKI secrets engine into a Kubernetes Secret. */
@@ -686,6 +698,8 @@ export interface VaultPKISecretStatus {
   valid: boolean;
   /** Last error. */
   error: string;
+  /** Credentials this resource obtained that are not current and still to be revoked. */
+  pendingRevocations?: PendingRevocation[];
   /** Conditions, at most one per type. */
   conditions?: Condition[];
 }

@@ -5,7 +5,14 @@
 // behind when destination.name changes.
 import type { Destination } from "../api/index.ts";
 import { OwnerLabel, OwnerLabelValue, ownerLabels } from "../api/index.ts";
-import { CORE, isNotFound, type KubeClient, type KubeObject, type OwnerReference } from "../kube/client.ts";
+import {
+  CORE,
+  isNotFound,
+  KubeApiError,
+  type KubeClient,
+  type KubeObject,
+  type OwnerReference,
+} from "../kube/client.ts";
 import { toSecretData } from "./secret-data.ts";
 
 export class DestinationError extends Error {
@@ -85,6 +92,78 @@ function desiredObject(
   };
 }
 
+/** Throws unless this owner may write over `existing` (it owns it, or it is unowned and overwrite is set). */
+function assertMayOverwrite(owner: Owner, dest: Destination, existing: SecretObject): void {
+  if (isOwnedBy(existing, owner)) return;
+  const where = `${owner.namespace}/${dest.name}`;
+  if (hasOwnerLabels(existing)) {
+    throw new DestinationError(
+      "spec.destination.overwrite",
+      `destination Secret ${where} is owned by another resource (uid ${existing.metadata.labels?.[OwnerLabel.OwnerRefUID]})`,
+    );
+  }
+  if (!dest.overwrite) {
+    throw new DestinationError(
+      "spec.destination.overwrite",
+      `destination Secret ${where} exists and is not owned by this resource; set spec.destination.overwrite: true to take it over`,
+    );
+  }
+}
+
+/**
+ * Checks, without writing anything, that writeDestination would succeed for
+ * data of the given keys: the ownership and create/overwrite rules here, and
+ * the name, labels, annotations and type through a server-side dry run, so a
+ * destination the API server refuses is known before Vault issues anything.
+ * Data the dry run cannot judge (its real size) is checked on the real write.
+ * `shapeAccepted`: the caller knows the API server took this very shape before
+ * (it wrote it for the same spec), so the dry run is skipped.
+ */
+export async function checkDestinationWritable(
+  kube: KubeClient,
+  owner: Owner,
+  dest: Destination,
+  existing: SecretObject | null,
+  shapeAccepted = false,
+): Promise<void> {
+  if (!dest.create) {
+    if (!existing) {
+      throw new DestinationError(
+        "spec.destination.create",
+        `destination Secret ${owner.namespace}/${dest.name} does not exist and spec.destination.create is false`,
+      );
+    }
+    return;
+  }
+  if (existing) assertMayOverwrite(owner, dest, existing);
+  if (shapeAccepted) return;
+  const replace = existing && (existing.type || "Opaque") === (dest.type || "Opaque") && !existing.immutable;
+  const desired = desiredObject(owner, dest, {}, replace ? existing : undefined);
+  if (replace) desired.metadata.resourceVersion = existing.metadata.resourceVersion;
+  // A kubernetes.io/tls Secret requires its two keys to be present.
+  if (desired.type === "kubernetes.io/tls") desired.data = { "tls.crt": "", "tls.key": "" };
+  try {
+    if (replace) {
+      await kube.raw("PUT", `${kube.path(CORE.secrets, owner.namespace, dest.name)}?dryRun=All`, desired);
+    } else {
+      // An existing Secret of another type is deleted and recreated: its name is
+      // known to be valid, and the rest is tried under a generated one.
+      const body = existing
+        ? { ...desired, metadata: { ...desired.metadata, name: undefined, generateName: "vso-dry-run-" } }
+        : desired;
+      await kube.raw("POST", `${kube.path(CORE.secrets, owner.namespace)}?dryRun=All`, body);
+    }
+  } catch (err) {
+    if (err instanceof KubeApiError && (err.status === 422 || err.status === 400)) {
+      throw new DestinationError(
+        "spec.destination",
+        `the API server refuses the destination Secret: ${err.message}`,
+      );
+    }
+    throw err;
+  }
+}
+
 /**
  * Writes `data` to the destination. `existing` is the live Secret (or null).
  * Throws DestinationError for ownership and configuration problems.
@@ -121,17 +200,7 @@ export async function writeDestination(
     const secret = await kube.create<SecretObject>(CORE.secrets, ns, desiredObject(owner, dest, data));
     return { secret, action: "created" };
   }
-  if (!isOwnedBy(existing, owner)) {
-    const foreignOwner = hasOwnerLabels(existing);
-    if (!dest.overwrite || foreignOwner) {
-      throw new DestinationError(
-        "spec.destination.overwrite",
-        foreignOwner
-          ? `destination Secret ${ns}/${dest.name} is owned by another resource (uid ${existing.metadata.labels?.[OwnerLabel.OwnerRefUID]})`
-          : `destination Secret ${ns}/${dest.name} exists and is not owned by this resource; set spec.destination.overwrite: true to take it over`,
-      );
-    }
-  }
+  assertMayOverwrite(owner, dest, existing);
   if ((existing.type || "Opaque") !== (dest.type || "Opaque") || existing.immutable) {
     await kube.delete(CORE.secrets, ns, dest.name, { uid: existing.metadata.uid });
     const secret = await kube.create<SecretObject>(CORE.secrets, ns, desiredObject(owner, dest, data));

@@ -2,7 +2,8 @@
 // controllers: VSO's template input (.Secrets, .Metadata, .Annotations,
 // .Labels, with Vault numbers as json.Number), VSO's parse order (source
 // templates first, then templates sorted by key+"0"+name), and errors with
-// every secret value redacted before they reach a condition or an event.
+// every secret value, and every fragment of one, redacted before they reach a
+// condition, an event or the log.
 import {
   buildTemplateInput,
   redactError,
@@ -12,6 +13,7 @@ import {
 } from "../template/index.ts";
 import { goMarshal } from "../util/gojson.ts";
 import type { TemplateInput } from "./controllers/transformation.ts";
+import { redactFragments } from "./redact.ts";
 import { keyedMap, SecretDataError } from "./secret-data.ts";
 
 function toTemplateMap(v: Record<string, unknown>): Map<string, unknown> | null {
@@ -22,7 +24,8 @@ function toTemplateMap(v: Record<string, unknown>): Map<string, unknown> | null 
 export function renderGoTemplates(input: TemplateInput): Record<string, string> {
   const secrets = toTemplateMap(input.data.Secrets);
   const metadata = toTemplateMap(input.data.Metadata) ?? new Map();
-  const redact = (err: unknown) => redactError(err, secretStrings(secrets));
+  const values = secretStrings(secrets);
+  const redact = (err: unknown) => redactFragments(redactError(err, values), values);
   const set = new TemplateSet();
   const ordered = [...input.templates].sort((a, b) => (a.key + "0" + a.name < b.key + "0" + b.name ? -1 : 1));
   try {

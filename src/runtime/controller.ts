@@ -139,9 +139,10 @@ export class Controller {
           { controller: this.name, key },
           "reconcile failing for longer than --backoff-max-elapsed-time: not retrying until the resource changes",
         );
-      } else {
-        this.queue.addAfter(key, delay, "high");
       }
+      // A recheck the reconciler still needs (say, a revocation that falls due) comes first when it is sooner.
+      const at = delay === undefined ? recheck : recheck > 0 ? Math.min(delay, recheck) : delay;
+      if (at > 0) this.queue.addAfter(key, at, "high");
       return "error";
     }
     this.backoff.reset(key);

@@ -8,6 +8,7 @@ import type { KubeObject } from "../../kube/client.ts";
 import type { OperatorContext } from "../context.ts";
 import { RefError } from "../refs.ts";
 import { type FilterSpec, SecretDataError } from "../secret-data.ts";
+import { validateTemplates } from "../templates.ts";
 import { UnsupportedFeatureError } from "./common.ts";
 
 export interface TemplateSpec {
@@ -105,6 +106,28 @@ export function collectTransformation(
     if (!ref.ignoreExcludes) filter.excludes.push(...(st.spec?.excludes ?? []));
   });
   return { filter, templates, sourceTemplates };
+}
+
+/**
+ * Checks a transformation before any credentials are requested: the
+ * references resolve, template names do not clash, and every template parses.
+ * What only the real data can reveal (an execution error) shows at render time.
+ * Returns what else may change the outcome of rendering (for IssueHolds).
+ */
+export function checkTransformation(
+  ctx: Pick<OperatorContext, "informers">,
+  obj: KubeObject,
+  tr: Transformation | undefined,
+): unknown {
+  const collected = collectTransformation(ctx, obj, tr);
+  const parseError = validateTemplates([...collected.sourceTemplates, ...collected.templates]);
+  if (parseError !== undefined) {
+    throw new SecretDataError(
+      "spec.destination.transformation.templates",
+      `template parse error: ${parseError}`,
+    );
+  }
+  return collected;
 }
 
 export async function renderTransformation(

@@ -24,6 +24,29 @@ const destination = req(Destination);
 const secretMAC = str("Base64 HMAC-SHA256 of the last written Secret data.");
 const lastGeneration = int64("The .metadata.generation of the last successful sync.");
 
+/**
+ * Credentials obtained from Vault that are still to be revoked. Recorded in
+ * status before anything else can fail, so that an operator restart, a leader
+ * change or a deletion still revokes them.
+ */
+const pendingRevocations = arr(
+  obj(
+    {
+      id: req(str("Lease ID, or certificate serial number.")),
+      reason: req(
+        enumOf(
+          ["Issued", "Unused", "Replaced"],
+          "Issued: obtained, its delivery to the destination not yet confirmed; Unused: obtained but never delivered; Replaced: superseded by newer credentials, revoked after a grace period.",
+        ),
+      ),
+      revokeAfter: req(int64("Unix time from which it is revoked.")),
+    },
+    "A credential awaiting revocation.",
+    { tsName: "PendingRevocation" },
+  ),
+  "Credentials this resource obtained that are not current and still to be revoked.",
+);
+
 export const VaultStaticSecret = defineKind({
   kind: "VaultStaticSecret",
   description: "VaultStaticSecret syncs a KV (v1 or v2) secret from Vault into a Kubernetes Secret.",
@@ -138,6 +161,7 @@ export const VaultDynamicSecret = defineKind({
       lastRuntimePodUID: str("UID of the operator pod that last synced or renewed."),
       secretMAC: str("Base64 HMAC-SHA256 of the last written data (static credentials only)."),
       vaultClientMeta: VaultClientMeta,
+      pendingRevocations,
       conditions,
     },
     "VaultDynamicSecretStatus is the observed state of the credentials.",
@@ -189,6 +213,7 @@ export const VaultPKISecret = defineKind({
       secretMAC,
       valid: req(bool("Whether the last sync succeeded.")),
       error: req(str("Last error.")),
+      pendingRevocations,
       conditions,
     },
     "VaultPKISecretStatus is the observed state of the certificate.",

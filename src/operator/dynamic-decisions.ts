@@ -1,0 +1,129 @@
+// VaultDynamicSecret's decisions, as pure functions of the spec, the status,
+// what was read from the cluster and the time: whether to issue new
+// credentials (and why, in VSO's order of precedence), renew the lease, or
+// wait, and when to look again. The reconciler gathers the facts, asks, and
+// only then talks to Vault and Kubernetes.
+import { createHash } from "node:crypto";
+import type { PendingRevocation, VaultSecretLease } from "../api/index.ts";
+import { nextRevocationAt } from "./credential-ledger.ts";
+
+export type SyncReason =
+  | "InitialSync"
+  | "InterruptedSync"
+  | "ForceSync"
+  | "ResourceUpdated"
+  | "InexistentDestination"
+  | "VaultClientConfigChanged"
+  | "LeaseRenewalFailed"
+  | "RefreshDue";
+
+/** The shortest requeue, so that no decision can spin. */
+export const MIN_LOOK_MS = 1000;
+
+export interface DynamicFacts {
+  nowMs: number;
+  generation: number;
+  lastGeneration: number;
+  /** Labels or annotations changed since the last sync (VSO forces new credentials then). */
+  metaChanged: boolean;
+  destinationExists: boolean;
+  clientCacheKey: string;
+  lastClientCacheKey?: string;
+  lease: VaultSecretLease;
+  /** When the lease was last issued or renewed, in ms. */
+  renewedAtMs: number;
+  /** status.lastRenewalTime, which seeds the jitter. */
+  lastRenewalTime: number;
+  renewalPercent: number;
+  refreshAfterMs: number;
+  /** A sync stopped between Vault and its commit (a crash): its lease is revoked, the destination may hold it. */
+  interrupted: boolean;
+}
+
+export type DynamicDecision =
+  | { action: "issue"; reason: SyncReason }
+  | { action: "renew"; reason: "RenewalDue" }
+  | { action: "wait"; reason: "LeaseValid" | "RefreshNotDue" | "NothingToRefresh"; untilMs?: number };
+
+/** A stable number in [0, 1) for a lease, so the renewal time does not move between reconciles or restarts. */
+export function leaseJitter(leaseId: string, renewedAt: number): number {
+  const h = createHash("sha256").update(`${leaseId}@${renewedAt}`).digest();
+  return h.readUInt32BE(0) / 2 ** 32;
+}
+
+/** When (ms since epoch) a lease renewed at `renewedAtMs` with `ttlS` seconds falls due. */
+export function renewalDueAt(
+  renewedAtMs: number,
+  ttlS: number,
+  renewalPercent: number,
+  jitter: number,
+): number {
+  const pct = Math.min(90, Math.max(0, renewalPercent)) / 100;
+  return renewedAtMs + ttlS * 1000 * (pct + 0.1 * jitter);
+}
+
+/** Why new credentials are needed now, if they are; VSO's precedence, with an interrupted sync first. */
+export function issueReason(f: DynamicFacts): SyncReason | undefined {
+  if (!f.lastGeneration) return "InitialSync";
+  // A crash left credentials of unknown delivery: they are revoked, so the destination needs new ones.
+  if (f.interrupted) return "InterruptedSync";
+  if (f.metaChanged) return "ForceSync";
+  if (f.lastGeneration !== f.generation) return "ResourceUpdated";
+  if (!f.destinationExists) return "InexistentDestination";
+  if (f.lastClientCacheKey && f.lastClientCacheKey !== f.clientCacheKey) return "VaultClientConfigChanged";
+  return undefined;
+}
+
+export function decideDynamic(f: DynamicFacts): DynamicDecision {
+  const reason = issueReason(f);
+  if (reason) return { action: "issue", reason };
+  const ttl = f.lease.duration ?? 0;
+  if (f.lease.id && ttl > 0) {
+    const due = renewalDueAt(
+      f.renewedAtMs,
+      ttl,
+      f.renewalPercent,
+      leaseJitter(f.lease.id, f.lastRenewalTime),
+    );
+    if (f.nowMs < due) return { action: "wait", reason: "LeaseValid", untilMs: due };
+    if (f.lease.renewable) return { action: "renew", reason: "RenewalDue" };
+    return { action: "issue", reason: "LeaseRenewalFailed" };
+  }
+  if (f.refreshAfterMs <= 0) return { action: "wait", reason: "NothingToRefresh" };
+  const due = f.renewedAtMs + f.refreshAfterMs;
+  if (f.nowMs < due) return { action: "wait", reason: "RefreshNotDue", untilMs: due };
+  return { action: "issue", reason: "RefreshDue" };
+}
+
+/**
+ * Milliseconds until the next look: the decision's own time and the next
+ * pending revocation, whichever comes first, never sooner than MIN_LOOK_MS.
+ */
+export function nextLookMs(
+  nowMs: number,
+  untilMs: number | undefined,
+  pending: PendingRevocation[] | undefined,
+) {
+  const revokeAt = nextRevocationAt(pending);
+  const times = [untilMs, revokeAt === undefined ? undefined : revokeAt * 1000].filter(
+    (t): t is number => t !== undefined,
+  );
+  if (times.length === 0) return undefined;
+  return Math.max(MIN_LOOK_MS, Math.min(...times) - nowMs);
+}
+
+/**
+ * Static credentials come without a lease; a response that carries one means
+ * the path is a dynamic role and allowStaticCreds is set by mistake. Reading
+ * it again would mint a new lease every poll, so this is refused.
+ */
+export function staticCredsMismatch(
+  allowStaticCreds: boolean,
+  leaseId: string | undefined,
+): string | undefined {
+  if (!allowStaticCreds || !leaseId) return undefined;
+  return (
+    "the path returned dynamic credentials with a lease, but spec.allowStaticCreds is true; " +
+    "the lease was revoked and the Secret left unchanged: set spec.allowStaticCreds to false for a dynamic role"
+  );
+}

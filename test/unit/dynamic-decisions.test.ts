@@ -1,0 +1,110 @@
+// VaultDynamicSecret's decisions, table-driven with a fixed clock: why new
+// credentials are issued (VSO's precedence, a crash-interrupted sync first
+// after the initial one), when a lease is renewed, when nothing happens and
+// when the next look is; and the allowStaticCreds mismatch.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  type DynamicFacts,
+  decideDynamic,
+  leaseJitter,
+  MIN_LOOK_MS,
+  nextLookMs,
+  renewalDueAt,
+  staticCredsMismatch,
+} from "../../src/operator/dynamic-decisions.ts";
+
+const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
+
+function facts(over: Partial<DynamicFacts> = {}): DynamicFacts {
+  return {
+    nowMs: NOW,
+    generation: 3,
+    lastGeneration: 3,
+    metaChanged: false,
+    destinationExists: true,
+    clientCacheKey: "c1",
+    lastClientCacheKey: "c1",
+    lease: { id: "database/creds/r/abc", duration: 600, renewable: true },
+    renewedAtMs: NOW - 60_000,
+    lastRenewalTime: Math.floor((NOW - 60_000) / 1000),
+    renewalPercent: 67,
+    refreshAfterMs: 0,
+    interrupted: false,
+    ...over,
+  };
+}
+
+test("decideDynamic: issue reasons in order of precedence", () => {
+  const cases: [string, Partial<DynamicFacts>, string][] = [
+    ["never synced", { lastGeneration: 0, interrupted: true, metaChanged: true }, "InitialSync"],
+    ["a crash between Vault and the commit", { interrupted: true, metaChanged: true }, "InterruptedSync"],
+    ["labels or annotations changed", { metaChanged: true, generation: 4 }, "ForceSync"],
+    ["spec changed", { generation: 4, destinationExists: false }, "ResourceUpdated"],
+    ["destination deleted", { destinationExists: false, lastClientCacheKey: "c0" }, "InexistentDestination"],
+    ["Vault client changed", { lastClientCacheKey: "c0" }, "VaultClientConfigChanged"],
+    ["non-renewable lease due", { lease: { id: "x", duration: 60, renewable: false } }, "LeaseRenewalFailed"],
+    [
+      "no lease, refreshAfter elapsed",
+      { lease: {}, refreshAfterMs: 30_000, renewedAtMs: NOW - 31_000 },
+      "RefreshDue",
+    ],
+  ];
+  for (const [name, over, reason] of cases) {
+    assert.deepEqual(decideDynamic(facts(over)), { action: "issue", reason }, name);
+  }
+});
+
+test("decideDynamic: renew when due, wait until then, never both", () => {
+  const f = facts();
+  const due = renewalDueAt(f.renewedAtMs, 600, 67, leaseJitter(f.lease.id ?? "", f.lastRenewalTime));
+  assert.ok(due > NOW, "the fixture is before its renewal point");
+  assert.deepEqual(decideDynamic(f), { action: "wait", reason: "LeaseValid", untilMs: due });
+  assert.deepEqual(decideDynamic(facts({ nowMs: due })), { action: "renew", reason: "RenewalDue" });
+  assert.deepEqual(decideDynamic(facts({ nowMs: due - 1 })).action, "wait");
+  // Renewal is between renewalPercent and renewalPercent + 10 % of the TTL.
+  assert.ok(due >= f.renewedAtMs + 0.67 * 600_000 && due <= f.renewedAtMs + 0.77 * 600_000);
+});
+
+test("decideDynamic: without a lease, refreshAfter or nothing", () => {
+  assert.deepEqual(decideDynamic(facts({ lease: {} })), { action: "wait", reason: "NothingToRefresh" });
+  assert.deepEqual(decideDynamic(facts({ lease: {}, refreshAfterMs: 120_000 })), {
+    action: "wait",
+    reason: "RefreshNotDue",
+    untilMs: NOW - 60_000 + 120_000,
+  });
+});
+
+test("leaseJitter is stable across restarts and differs between leases", () => {
+  assert.equal(leaseJitter("a", 1), leaseJitter("a", 1));
+  assert.notEqual(leaseJitter("a", 1), leaseJitter("b", 1));
+  for (const id of ["a", "b", "c", "d"]) {
+    const j = leaseJitter(id, 7);
+    assert.ok(j >= 0 && j < 1);
+  }
+});
+
+test("nextLookMs: the earlier of the decision and the next pending revocation, never below the minimum", () => {
+  const pending = [{ id: "old", reason: "Replaced" as const, revokeAfter: NOW / 1000 + 30 }];
+  const cases: [string, number | undefined, typeof pending | undefined, number | undefined][] = [
+    ["nothing scheduled", undefined, undefined, undefined],
+    ["only the decision", NOW + 90_000, undefined, 90_000],
+    ["a revocation comes first", NOW + 90_000, pending, 30_000],
+    ["only a revocation", undefined, pending, 30_000],
+    ["already due: clamped", NOW - 5_000, undefined, MIN_LOOK_MS],
+    [
+      "overdue revocation: clamped",
+      undefined,
+      [{ ...pending[0], revokeAfter: NOW / 1000 - 100 }],
+      MIN_LOOK_MS,
+    ],
+  ];
+  for (const [name, until, p, want] of cases) assert.equal(nextLookMs(NOW, until, p), want, name);
+});
+
+test("staticCredsMismatch: a lease under allowStaticCreds names the field", () => {
+  assert.equal(staticCredsMismatch(true, undefined), undefined);
+  assert.equal(staticCredsMismatch(true, ""), undefined);
+  assert.equal(staticCredsMismatch(false, "database/creds/r/1"), undefined);
+  assert.match(staticCredsMismatch(true, "database/creds/r/1") ?? "", /spec\.allowStaticCreds/);
+});
