@@ -10,7 +10,6 @@ import { execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { promisify } from "node:util";
 import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
 import { exposeInCluster } from "./cluster-services.ts";
 import type { DevState } from "./environment.ts";
@@ -19,11 +18,13 @@ import { NODE_IP } from "./node/netns.ts";
 import { cachedOperatorImage } from "./operator-image.ts";
 import { REPO_ROOT, toolPaths } from "./paths.ts";
 
-const execFileP = promisify(execFile);
 export const CHART_DIR = join(REPO_ROOT, "deploy", "chart", "vault-secrets-operator");
 export const OPERATOR_NAMESPACE = "vault-secrets-operator-system";
 /** The address the walkthrough's VaultConnection uses, as written. */
 export const IN_CLUSTER_VAULT = "http://vault.vault.svc.cluster.local:8200";
+/** Where the walkthrough's manifests in deploy/examples take the Vault address. */
+// biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder in the manifests, not a template literal
+export const VAULT_ADDR_PLACEHOLDER = "${VAULT_ADDR}";
 const WALKTHROUGH_DIR = join(REPO_ROOT, "deploy", "examples", "walkthrough");
 const MANIFESTS = [
   "vault-connection.yaml",
@@ -124,7 +125,7 @@ export async function demoOnNode(state: DevState, log: (l: string) => void): Pro
 
     for (const f of MANIFESTS) {
       const text = readFileSync(join(WALKTHROUGH_DIR, f), "utf8").replaceAll(
-        "${VAULT_ADDR}",
+        VAULT_ADDR_PLACEHOLDER,
         IN_CLUSTER_VAULT,
       );
       await tool(state, kubectl, ["apply", "-f", "-"], text);

@@ -9,15 +9,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { CORE, KubeClient } from "../kube/client.ts";
 import { freePort } from "../util/net.ts";
-import { demoOnNode } from "./demo-node.ts";
+import { demoOnNode, VAULT_ADDR_PLACEHOLDER } from "./demo-node.ts";
 import { type DevState, defaultStateDir, readState, stateFile, summary, up } from "./environment.ts";
 import { REPO_ROOT, toolPaths } from "./paths.ts";
 import { isAlive, startDaemon, trackedProcesses } from "./processes.ts";
 
 const execFileP = promisify(execFile);
-/** Where the walkthrough's manifests take the Vault address (the only change made to them). */
-// biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder in the manifests, not a template literal
-const VAULT_ADDR_PLACEHOLDER = "${VAULT_ADDR}";
 export const WALKTHROUGH_DIR = join(REPO_ROOT, "deploy", "examples", "walkthrough");
 const MANIFESTS = [
   "vault-connection.yaml",
