@@ -56,7 +56,6 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
     await helm(env, ["uninstall", RELEASE, "--namespace", OP_NS, "--wait", "--timeout", "2m"]).catch(
       () => {},
     );
-    await env.kube.delete(CORE.namespaces, undefined, OP_NS).catch(() => {});
   });
   const dep = await env.kube.get<DeploymentLike & { metadata: { name?: string } }>(
     CORE.deployments,

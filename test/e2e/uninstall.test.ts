@@ -19,10 +19,11 @@ import { type TestContext, test } from "node:test";
 import { parse, parseAllDocuments, stringify } from "yaml";
 import { API_VERSION, Finalizer, KINDS } from "../../src/api/index.ts";
 import { REPO_ROOT, toolPaths } from "../../src/dev/paths.ts";
-import { CORE, type KubeObject } from "../../src/kube/client.ts";
+import { CORE, type KubeObject, type ResourceType } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { spawnOperator } from "../support/db.ts";
 import { eventually, isolatedNamespace, type TestEnv, testEnv, uniqueName } from "../support/env.ts";
+import { loadOperatorImage } from "../support/incluster.ts";
 import { kubectl } from "../support/kubectl.ts";
 
 const FOREIGN = "example.com/keep";
@@ -313,61 +314,26 @@ test("uninstall waits for the leader Lease to be free and fails, touching nothin
   assert.deepEqual((await env.kube.get(VSO.VaultAuth, ns, "auth")).metadata.finalizers ?? [], []);
 });
 
-test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes the release, CRDs and resources stay", async (t) => {
-  const env = await testEnv();
-  const ns = await isolatedNamespace(t, env, "uninst-helm");
-  const release = uniqueName("h");
-  const helm = (args: string[]) =>
-    spawn(toolPaths().helm, [...args, "--namespace", ns, "--kubeconfig", env.state.kubeconfig], {
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-  const finish = async (child: ReturnType<typeof helm>) => {
-    let out = "";
-    child.stdout.on("data", (d: Buffer) => {
-      out += d.toString("utf8");
-    });
-    child.stderr.on("data", (d: Buffer) => {
-      out += d.toString("utf8");
-    });
-    const [code] = (await once(child, "exit")) as [number | null];
-    return { code, out };
-  };
-  // Watching only the test namespace keeps the cleanup away from other tests' resources.
-  const chart = join(REPO_ROOT, "deploy/chart/vault-secrets-operator");
-  const installed = await finish(
-    helm(["install", release, chart, "--set", `controller.manager.extraArgs[0]=--watch-namespaces=${ns}`]),
-  );
-  assert.equal(installed.code, 0, installed.out);
-  t.after(() => finish(helm(["uninstall", release, "--no-hooks", "--ignore-not-found"])));
-  const deployment = `${release}-vault-secrets-operator-controller-manager`;
-  assert.ok(await env.kube.getOrNull(CORE.deployments, ns, deployment));
-  await env.kube.create(
-    VSO.VaultStaticSecret,
-    ns,
-    cr("VaultStaticSecret", "vss", VSS_SPEC, [Finalizer.VaultStaticSecret]),
-  );
-  t.after(async () => {
-    await env.kube
-      .patch(VSO.VaultStaticSecret, ns, "vss", { metadata: { finalizers: null } }, "merge")
-      .catch(() => {});
-  });
-
-  const t0 = Date.now();
-  const uninstalling = finish(helm(["uninstall", release, "--timeout", "120s"]));
-  // Helm creates the hook's ServiceAccount and RBAC, then the Job, and waits for it.
-  const jobName = `${release}-vault-secrets-operator-pre-delete-controller-cleanup`;
-  type Job = KubeObject & {
-    spec: {
-      template: {
-        spec: {
-          serviceAccountName: string;
-          containers: { args: string[]; env: { name: string; value?: string }[] }[];
-        };
+type HookJob = KubeObject & {
+  spec: {
+    template: {
+      spec: {
+        serviceAccountName: string;
+        containers: { args: string[]; env: { name: string; value?: string }[] }[];
       };
     };
   };
-  const jobs = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
-  const job = await eventually("the hook Job", () => env.kube.getOrNull<Job>(jobs, ns, jobName), 60_000);
+};
+
+/** Runs the hook Job's container as a process, as its Pod would, and marks the Job complete. */
+async function playHookPod(
+  t: TestContext,
+  env: TestEnv,
+  ns: string,
+  job: HookJob,
+  jobs: ResourceType,
+  jobName: string,
+): Promise<void> {
   // Play its Pod: the container's args and env, with the Pod's ServiceAccount and namespace.
   const pod = job.spec.template.spec;
   const kubeconfig = await serviceAccountKubeconfig(t, env, ns, pod.serviceAccountName);
@@ -413,6 +379,57 @@ test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes th
     "merge",
     { subresource: "status" },
   );
+}
+
+test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes the release, CRDs and resources stay", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "uninst-helm");
+  const release = uniqueName("h");
+  const helm = (args: string[]) =>
+    spawn(toolPaths().helm, [...args, "--namespace", ns, "--kubeconfig", env.state.kubeconfig], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  const finish = async (child: ReturnType<typeof helm>) => {
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+    });
+    child.stderr.on("data", (d: Buffer) => {
+      out += d.toString("utf8");
+    });
+    const [code] = (await once(child, "exit")) as [number | null];
+    return { code, out };
+  };
+  // Watching only the test namespace keeps the cleanup away from other tests' resources.
+  const chart = join(REPO_ROOT, "deploy/chart/vault-secrets-operator");
+  if (env.state.node) await loadOperatorImage(env); // the operator and the hook Job run for real
+  const installed = await finish(
+    helm(["install", release, chart, "--set", `controller.manager.extraArgs[0]=--watch-namespaces=${ns}`]),
+  );
+  assert.equal(installed.code, 0, installed.out);
+  t.after(() => finish(helm(["uninstall", release, "--no-hooks", "--ignore-not-found"])));
+  const deployment = `${release}-vault-secrets-operator-controller-manager`;
+  assert.ok(await env.kube.getOrNull(CORE.deployments, ns, deployment));
+  await env.kube.create(
+    VSO.VaultStaticSecret,
+    ns,
+    cr("VaultStaticSecret", "vss", VSS_SPEC, [Finalizer.VaultStaticSecret]),
+  );
+  t.after(async () => {
+    await env.kube
+      .patch(VSO.VaultStaticSecret, ns, "vss", { metadata: { finalizers: null } }, "merge")
+      .catch(() => {});
+  });
+
+  const t0 = Date.now();
+  const uninstalling = finish(helm(["uninstall", release, "--timeout", "120s"]));
+  // Helm creates the hook's ServiceAccount and RBAC, then the Job, and waits for it.
+  const jobName = `${release}-vault-secrets-operator-pre-delete-controller-cleanup`;
+  const jobs: ResourceType = { group: "batch", version: "v1", plural: "jobs", kind: "Job", namespaced: true };
+  const job = await eventually("the hook Job", () => env.kube.getOrNull<HookJob>(jobs, ns, jobName), 60_000);
+  // With the local node the Job's Pod really runs (the operator image is loaded above). Without
+  // one, the test plays its Pod: the container's args and env, with its ServiceAccount and namespace.
+  if (!env.state.node) await playHookPod(t, env, ns, job, jobs, jobName);
   const uninstalled = await uninstalling;
   assert.equal(uninstalled.code, 0, uninstalled.out);
   t.diagnostic(`helm uninstall with the hook: ${Date.now() - t0} ms`);
@@ -420,7 +437,10 @@ test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes th
   // The release is gone, hook objects included; the resource stays, released.
   assert.equal(await env.kube.getOrNull(CORE.deployments, ns, deployment), null);
   assert.equal(await env.kube.getOrNull(jobs, ns, jobName), null);
-  assert.equal(await env.kube.getOrNull(CORE.serviceaccounts, ns, pod.serviceAccountName), null);
+  assert.equal(
+    await env.kube.getOrNull(CORE.serviceaccounts, ns, job.spec.template.spec.serviceAccountName),
+    null,
+  );
   assert.deepEqual((await env.kube.get(VSO.VaultStaticSecret, ns, "vss")).metadata.finalizers ?? [], []);
   const crds = await env.kube.list(CORE.crds, undefined);
   assert.equal(
