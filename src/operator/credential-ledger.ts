@@ -5,7 +5,10 @@
 // a failed write, an operator restart, a leader change or a deletion can never
 // lose one. The functions here are pure; applyRevocations runs the effects.
 import type { PendingRevocation } from "../api/index.ts";
+import type { KubeObject } from "../kube/client.ts";
+import type { EventRecorder } from "../runtime/events.ts";
 import { VaultApiError } from "../vault/http.ts";
+import { errorMessage } from "./context.ts";
 
 export type PendingReason = PendingRevocation["reason"];
 
@@ -108,4 +111,33 @@ export async function applyRevocations(
     out.remaining = without(out.remaining, entry.id);
   }
   return out;
+}
+
+/** How a kind names what it revokes in its Events. */
+export interface RevocationEvents {
+  noun: string;
+  revokedReason: string;
+  failedReason: string;
+}
+
+/**
+ * Revokes the due entries and reports each outcome as an Event on `obj`; the
+ * caller commits `remaining`. Undefined when nothing was due. `ok` says
+ * whether nothing failed for a reason a retry could cure.
+ */
+export async function revokeAndReport(
+  obj: KubeObject,
+  rec: EventRecorder,
+  words: RevocationEvents,
+  list: PendingRevocation[] | undefined,
+  due: PendingRevocation[],
+  revoke: (id: string) => Promise<void>,
+): Promise<{ remaining: PendingRevocation[]; ok: boolean } | undefined> {
+  if (due.length === 0) return undefined;
+  const out = await applyRevocations(list, due, revoke);
+  for (const e of out.revoked) rec.normal(obj, words.revokedReason, `Revoked ${words.noun} ${e.id}`);
+  for (const { entry, err } of [...out.refused, ...out.failed]) {
+    rec.warning(obj, words.failedReason, `Could not revoke ${words.noun} ${entry.id}: ${errorMessage(err)}`);
+  }
+  return { remaining: out.remaining, ok: out.failed.length === 0 };
 }

@@ -38,13 +38,13 @@ import {
   updateStatus,
 } from "../context.ts";
 import {
-  applyRevocations,
   confirmDelivered,
   dueRevocations,
   interruptedIssue,
   recordIssued,
   recordReplaced,
   recordUnused,
+  revokeAndReport,
 } from "../credential-ledger.ts";
 import {
   checkDestinationWritable,
@@ -387,22 +387,22 @@ export class VaultDynamicSecretReconciler {
     all: boolean,
   ): Promise<boolean> {
     const due = dueRevocations(status.pendingRevocations, Math.floor(this.now() / 1000), all);
-    if (due.length === 0) return true;
-    const out = await applyRevocations(status.pendingRevocations, due, (id) => this.revoke(client, ns, id));
-    const rec = this.ctx.recorder(KIND);
-    for (const e of out.revoked) {
-      rec.normal(vds, EventReason.SecretLeaseRevoke, `Revoked lease ${e.id}`);
-    }
-    for (const { entry, err } of [...out.refused, ...out.failed]) {
-      rec.warning(
-        vds,
-        EventReason.SecretLeaseRevoke,
-        `Could not revoke lease ${entry.id}: ${errorMessage(err)}`,
-      );
-    }
+    const out = await revokeAndReport(
+      vds,
+      this.ctx.recorder(KIND),
+      {
+        noun: "lease",
+        revokedReason: EventReason.SecretLeaseRevoke,
+        failedReason: EventReason.SecretLeaseRevoke,
+      },
+      status.pendingRevocations,
+      due,
+      (id) => this.revoke(client, ns, id),
+    );
+    if (!out) return true;
     status.pendingRevocations = out.remaining;
     await this.commit(vds, k, status);
-    return out.failed.length === 0;
+    return out.ok;
   }
 
   private async fetch(

@@ -39,7 +39,6 @@ import {
   updateStatus,
 } from "../context.ts";
 import {
-  applyRevocations,
   confirmDelivered,
   dueRevocations,
   interruptedIssue,
@@ -48,6 +47,7 @@ import {
   recordIssued,
   recordReplaced,
   recordUnused,
+  revokeAndReport,
 } from "../credential-ledger.ts";
 import {
   checkDestinationWritable,
@@ -524,24 +524,22 @@ export class VaultPKISecretReconciler {
     all: boolean,
   ): Promise<boolean> {
     const due = dueRevocations(status.pendingRevocations, Math.floor(this.now() / 1000), all);
-    if (due.length === 0) return true;
-    const out = await applyRevocations(status.pendingRevocations, due, (serial) =>
-      this.revokeSerial(client, vaultNs, vps.spec.mount, serial),
+    const out = await revokeAndReport(
+      vps,
+      this.ctx.recorder(KIND),
+      {
+        noun: "certificate",
+        revokedReason: EventReason.SecretLeaseRevoke,
+        failedReason: EventReason.CertificateRevocationError,
+      },
+      status.pendingRevocations,
+      due,
+      (serial) => this.revokeSerial(client, vaultNs, vps.spec.mount, serial),
     );
-    const rec = this.ctx.recorder(KIND);
-    for (const e of out.revoked) {
-      rec.normal(vps, EventReason.SecretLeaseRevoke, `Revoked certificate ${e.id}`);
-    }
-    for (const { entry, err } of [...out.refused, ...out.failed]) {
-      rec.warning(
-        vps,
-        EventReason.CertificateRevocationError,
-        `Could not revoke certificate ${entry.id}: ${errorMessage(err)}`,
-      );
-    }
+    if (!out) return true;
     status.pendingRevocations = out.remaining;
     await this.commit(vps, k, status);
-    return out.failed.length === 0;
+    return out.ok;
   }
 
   private async finalize(vps: PKIObject, k: string): Promise<ReconcileResult | undefined> {
