@@ -3,10 +3,11 @@
 // the background; `vso dev down` then leaves no process and no state behind.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
+import type { DevState } from "../../src/dev/environment.ts";
 import { cacheDir, REPO_ROOT } from "../../src/dev/paths.ts";
 import { processStartTime, trackedProcesses } from "../../src/dev/processes.ts";
 
@@ -34,12 +35,12 @@ test("vso demo --no-node syncs the walkthrough, and vso dev down leaves nothing 
     const again = await run(vso, ["demo", "--no-node", "--dir", dir], { timeout: 120_000 });
     assert.match(again.stdout, /myapp-db-dynamic\s+keys/);
     assert.equal(trackedProcesses(dir).length, 6);
-    const pgBase = readdirSync("/tmp").filter((d) => d.startsWith("vso-ts-pg-"));
+    const pgBase = (JSON.parse(readFileSync(join(dir, "state.json"), "utf8")) as DevState).postgres.baseDir;
+    assert.ok(existsSync(pgBase));
     await run(vso, ["dev", "down", "--dir", dir], { timeout: 60_000 });
     for (const p of procs) assert.equal(processStartTime(p.pid) === p.startTime, false, `${p.name} stopped`);
     assert.equal(existsSync(dir), false, "state removed");
-    const pgAfter = readdirSync("/tmp").filter((d) => d.startsWith("vso-ts-pg-"));
-    assert.ok(pgAfter.length < pgBase.length, "the PostgreSQL data directory is removed");
+    assert.equal(existsSync(pgBase), false, "the PostgreSQL data directory is removed");
   } finally {
     await run(vso, ["dev", "down", "--dir", dir]).catch(() => {});
   }

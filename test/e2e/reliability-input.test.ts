@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CORE, KubeApiError } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
-import { isolatedNamespace, type TestEnv, testEnv } from "../support/env.ts";
+import { eventually, isolatedNamespace, type TestEnv, testEnv } from "../support/env.ts";
 import {
   decoded,
   defaultConnectionAndAuth,
@@ -73,11 +73,15 @@ test("non-ASCII annotations and templates spanning watch chunks arrive byte-iden
 
   // An update arrives through the watch too.
   const note2 = multibyte(70_000, "cc");
-  const live = (await env.kube.get(VSO.VaultStaticSecret, ns, "utf8")) as unknown as {
-    spec: { destination: { annotations: Record<string, string> } };
-  };
-  live.spec.destination.annotations.note = note2;
-  await env.kube.replace(VSO.VaultStaticSecret, ns, "utf8", live);
+  // Read-modify-write, again on a conflict (the operator writes the object too).
+  await eventually("the update accepted", async () => {
+    const live = (await env.kube.get(VSO.VaultStaticSecret, ns, "utf8")) as unknown as {
+      spec: { destination: { annotations: Record<string, string> } };
+    };
+    live.spec.destination.annotations.note = note2;
+    await env.kube.replace(VSO.VaultStaticSecret, ns, "utf8", live);
+    return true;
+  });
   const s2 = await waitForSecret(
     env,
     ns,

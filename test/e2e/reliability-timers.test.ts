@@ -9,7 +9,7 @@ import { DB_CREATION_STATEMENTS } from "../../src/dev/playground-config.ts";
 import type { ManagerHandle } from "../../src/operator/manager.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { MAX_TIMER_DELAY_MS } from "../../src/util/timers.ts";
-import { isolatedNamespace, testEnv } from "../support/env.ts";
+import { eventually, isolatedNamespace, testEnv } from "../support/env.ts";
 import {
   decoded,
   defaultConnectionAndAuth,
@@ -93,9 +93,13 @@ test("a 720h certificate and a 1000h lease do not make the operator loop", async
     `the certificate outlives the timer limit (valid to ${cert.validTo})`,
   );
   await waitForSecret(env, ns, "creds", (s) => Boolean(decoded(s).username));
-  const lease = (await getStatus(env, "VaultDynamicSecret", ns, "creds")).secretLease as {
-    duration?: number;
-  };
+  // The status is written after the Secret: wait for it.
+  const lease = await eventually("the lease in status", async () => {
+    const l = (await getStatus(env, "VaultDynamicSecret", ns, "creds")).secretLease as
+      | { duration?: number }
+      | undefined;
+    return l?.duration ? l : null;
+  });
   assert.equal(lease.duration, 1000 * 3600, "the lease lasts 1000h");
 
   // Let the first syncs settle, then count reconciles for 10 s.
