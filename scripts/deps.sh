@@ -206,16 +206,27 @@ dep_containerd() {
   stamp_set "$dir"
 }
 
-# CoreDNS serves only the cluster domain in the local node (no forwarding).
+# CoreDNS serves only the cluster domain in the local node (no forwarding). It is
+# built from scripts/coredns (only the plugins the node's Corefile uses) in a
+# wrapper module at the pinned version; the cache is keyed by both.
 dep_coredns() {
-  local dir="$CACHE/coredns-$COREDNS_VERSION"
+  local src="$ROOT/scripts/coredns" hash dir
+  hash="$(cat "$src/main.go" | sha256sum | cut -c1-12)"
+  dir="$CACHE/coredns-$COREDNS_VERSION-$hash"
   if stamp_ok "$dir"; then
     log "coredns: $COREDNS_VERSION cached"
     return
   fi
-  rm -rf "$dir" && mkdir -p "$dir/bin"
-  GOBIN="$dir/bin" with_progress "coredns $COREDNS_VERSION" "$dir/build.log" \
-    go install -trimpath "github.com/coredns/coredns@$COREDNS_VERSION"
+  rm -rf "$dir" && mkdir -p "$dir/src" "$dir/bin"
+  cp "$src/main.go" "$dir/src/"
+  (
+    cd "$dir/src"
+    go mod init vsots.local/coredns >/dev/null 2>&1
+    with_progress "coredns $COREDNS_VERSION (go get)" "$dir/get.log" \
+      go get "github.com/coredns/coredns@$COREDNS_VERSION"
+    with_progress "coredns $COREDNS_VERSION" "$dir/build.log" \
+      go build -trimpath -o "$dir/bin/coredns" .
+  )
   "$dir/bin/coredns" -version | head -1
   stamp_set "$dir"
 }

@@ -60,15 +60,11 @@ export const NODE_TOOLS: (keyof ToolPaths)[] = [
   "iptables",
 ];
 
-/** The pause binary's cache directory: keyed by a hash of its source, as scripts/deps.sh does. */
-function pauseDir(c: string): string {
-  const src = join(REPO_ROOT, "scripts", "pause");
-  const hash = createHash("sha256")
-    .update(readFileSync(join(src, "main.go")))
-    .update(readFileSync(join(src, "go.mod")))
-    .digest("hex")
-    .slice(0, 12);
-  return join(c, `pause-${hash}`);
+/** A cache directory keyed by a hash of sources kept in scripts/NAME, as scripts/deps.sh keys it. */
+function sourceKeyedDir(c: string, prefix: string, sourceDir: string, files: string[]): string {
+  const h = createHash("sha256");
+  for (const f of files) h.update(readFileSync(join(REPO_ROOT, "scripts", sourceDir, f)));
+  return join(c, `${prefix}-${h.digest("hex").slice(0, 12)}`);
 }
 
 export class MissingToolError extends Error {
@@ -96,8 +92,12 @@ export function toolPaths(): ToolPaths {
     containerd: join(c, `containerd-${v.CONTAINERD_VERSION}`, "bin", "containerd"),
     ctr: join(c, `containerd-${v.CONTAINERD_VERSION}`, "bin", "ctr"),
     containerdShim: join(c, `containerd-${v.CONTAINERD_VERSION}`, "bin", "containerd-shim-runc-v2"),
-    coredns: join(c, `coredns-${v.COREDNS_VERSION}`, "bin", "coredns"),
-    pause: join(pauseDir(c), "bin", "pause"),
+    coredns: join(
+      sourceKeyedDir(c, `coredns-${v.COREDNS_VERSION}`, "coredns", ["main.go"]),
+      "bin",
+      "coredns",
+    ),
+    pause: join(sourceKeyedDir(c, "pause", "pause", ["main.go", "go.mod"]), "bin", "pause"),
     runc: "/usr/sbin/runc",
     cniPlugins: "/usr/lib/cni",
     busybox: "/bin/busybox",
