@@ -207,6 +207,13 @@ test(
     assert.equal(next, standby, "the other replica took over");
     assert.ok(handover < 15_000, `handover within 15 s (took ${handover} ms)`);
 
+    await eventually(
+      "the old leader's Pod gone",
+      async () => !(await env.kube.getOrNull(CORE.pods, ns, leader)),
+      60_000,
+    );
+    t.diagnostic(`old leader's Pod gone ${Date.now() - deleted} ms after its deletion`);
+
     // The new leader renews the same lease: a renewal after the takeover, nothing new issued.
     const atTakeover = (await getStatus(env, "VaultDynamicSecret", ns, "creds")).lastRenewalTime as number;
     await eventually(
@@ -216,12 +223,6 @@ test(
       40_000,
       500,
     );
-    await eventually(
-      "the old leader's Pod gone",
-      async () => !(await env.kube.getOrNull(CORE.pods, ns, leader)),
-      60_000,
-    );
-    t.diagnostic(`old leader's Pod gone ${Date.now() - deleted} ms after its deletion`);
     const now = decoded(await env.kube.get(CORE.secrets, ns, "creds"));
     assert.equal(now.username, issued.username, "same credentials after the leader change");
     assert.equal(now.password, issued.password, "same credentials after the leader change");
