@@ -10,8 +10,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
-import { stringify } from "yaml";
+import { parseAllDocuments, stringify } from "yaml";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
+import { auditLogPath } from "../../src/dev/servers/kube.ts";
 import { CORE, type ResourceType } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { dbSetup, leaseCount, restartStamp, vds } from "../support/db.ts";
@@ -402,3 +403,88 @@ test(
     );
   },
 );
+
+/**
+ * Permissions the chart grants that the in-cluster tests above do not make the
+ * operator use, each with the code path that needs it. The end-to-end suite
+ * proves these paths with the in-process operator, and
+ * test/unit/chart.test.ts checks that the role equals the set derived from the code.
+ */
+const NEEDED_BUT_NOT_EXERCISED: Record<string, string> = {
+  "|events|patch": "aggregated Events: a repeated Event is counted on the existing one",
+  "|secrets|delete": "pruning the old destination after a rename, recreating it after a type change",
+  "|secrets|patch": "taking over or updating the metadata of a destination Secret",
+  "apps|deployments|get": "rolloutRestartTargets",
+  "apps|deployments|patch": "rolloutRestartTargets",
+  "apps|statefulsets|get": "rolloutRestartTargets",
+  "apps|statefulsets|patch": "rolloutRestartTargets",
+  "apps|daemonsets|get": "rolloutRestartTargets",
+  "apps|daemonsets|patch": "rolloutRestartTargets",
+  "argoproj.io|rollouts|get": "rolloutRestartTargets of kind argo.Rollout",
+  "argoproj.io|rollouts|patch": "rolloutRestartTargets of kind argo.Rollout",
+  "secrets.hashicorp.com|vaultpkisecrets|patch": "VaultPKISecret finalizer",
+  "secrets.hashicorp.com|vaultpkisecrets/status|patch": "VaultPKISecret status",
+  "secrets.hashicorp.com|secrettransformations/status|patch": "SecretTransformation validity conditions",
+  "secrets.hashicorp.com|csisecrets/status|patch":
+    "the Unsupported condition of kinds this build does not serve",
+  "secrets.hashicorp.com|hcpauths/status|patch":
+    "the Unsupported condition of kinds this build does not serve",
+  "secrets.hashicorp.com|hcpvaultsecretsapps/status|patch":
+    "the Unsupported condition of kinds this build does not serve",
+};
+
+test("least privilege: the operator's roles grant what it used in the cluster, plus only the documented rest", async (t) => {
+  const env = await testEnv();
+  if (!requireNode(t, env)) return;
+  // What the in-cluster operators of this run did, from the API server's audit log (service accounts only).
+  const used = new Set<string>();
+  const text = readFileSync(auditLogPath(env.state.dir), "utf8");
+  for (const line of text.split("\n")) {
+    if (!line) continue;
+    const e = JSON.parse(line) as {
+      user: { username: string };
+      verb: string;
+      objectRef?: { apiGroup?: string; resource?: string; subresource?: string };
+    };
+    if (!/^system:serviceaccount:[^:]+:.*-controller-manager$/.test(e.user.username) || !e.objectRef)
+      continue;
+    const o = e.objectRef;
+    used.add(`${o.apiGroup ?? ""}|${o.resource}${o.subresource ? `/${o.subresource}` : ""}|${e.verb}`);
+  }
+  assert.ok(used.size > 20, `the audit log recorded the in-cluster operators (${used.size} permissions)`);
+
+  const { stdout } = await helm(env, [
+    "template",
+    "vault-secrets-operator",
+    CHART,
+    "--namespace",
+    "vso-rbac-check",
+  ]);
+  const granted = new Set<string>();
+  for (const doc of parseAllDocuments(stdout)) {
+    const o = doc.toJS() as {
+      kind?: string;
+      metadata?: { name?: string };
+      rules?: { apiGroups?: string[]; resources: string[]; verbs: string[] }[];
+    } | null;
+    if (!o || (o.kind !== "ClusterRole" && o.kind !== "Role")) continue;
+    if (!/-(manager-role|leader-election-role|metrics-auth-role)$/.test(o.metadata?.name ?? "")) continue;
+    for (const r of o.rules ?? []) {
+      for (const g of r.apiGroups ?? [""])
+        for (const res of r.resources) for (const v of r.verbs) granted.add(`${g}|${res}|${v}`);
+    }
+  }
+  assert.ok(!granted.has("*|*|*") && ![...granted].some((p) => p.includes("*")), "no wildcard grants");
+  const missing = [...used].filter((p) => !granted.has(p));
+  assert.deepEqual(missing, [], "every permission used is granted");
+  const unused = [...granted].filter((p) => !used.has(p)).sort();
+  const undocumented = unused.filter((p) => !(p in NEEDED_BUT_NOT_EXERCISED));
+  t.diagnostic(
+    `used ${used.size} of ${granted.size} granted permissions; not exercised here: ${unused.join(", ")}`,
+  );
+  assert.deepEqual(
+    undocumented,
+    [],
+    "the roles grant nothing beyond what the operator uses or is documented to need",
+  );
+});

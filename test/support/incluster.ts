@@ -26,6 +26,10 @@ export function loadOperatorImage(env: TestEnv): Promise<string> {
     importImage(toolPaths().ctr, node.containerdSocket, img.file);
     return img.name;
   })();
+  // A failure is not remembered: the next test tries again.
+  loaded.catch(() => {
+    loaded = undefined;
+  });
   return loaded;
 }
 

@@ -3,7 +3,7 @@
 // and a Node.js runtime image. Archives are cached by content under
 // $VSO_TS_CACHE/images, so a second `up` only imports them.
 import { execFileSync } from "node:child_process";
-import { createHash } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
   existsSync,
   mkdirSync,
@@ -118,8 +118,11 @@ export function cachedArchive(name: string, inputs: string[], make: () => ImageS
   const file = join(dir, `${name.replace(/[^a-zA-Z0-9.-]+/g, "_")}-${h.digest("hex").slice(0, 16)}.tar`);
   if (existsSync(file)) return file;
   const { archive } = buildImage(make());
-  writeFileSync(`${file}.tmp`, archive);
-  renameSync(`${file}.tmp`, file);
+  // Several processes (parallel test files) may build the same archive: each writes its own
+  // temporary file and the rename makes one of them the archive, whole.
+  const tmp = `${file}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  writeFileSync(tmp, archive);
+  renameSync(tmp, file);
   return file;
 }
 

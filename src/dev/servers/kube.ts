@@ -61,6 +61,11 @@ export function writeKubeFiles(stateDir: string, pki: ControlPlanePki, server: s
   return files;
 }
 
+/** Service accounts' API requests (metadata only), one JSON event per line. */
+export function auditLogPath(stateDir: string): string {
+  return join(stateDir, "logs", "kube-apiserver-audit.log");
+}
+
 export function adminAgent(pki: ControlPlanePki): Agent {
   return new Agent({ connect: { ca: pki.ca.cert, cert: pki.admin.cert, key: pki.admin.key } });
 }
@@ -77,6 +82,22 @@ export async function startKubeApiserver(
 ): Promise<TrackedProcess> {
   const server = `https://127.0.0.1:${port}`;
   // Inside the environment's isolated network namespace, 0.0.0.0 reaches only loopback and its bridges.
+  // An audit log of what service accounts do (the controllers' own identities excluded), so tests
+  // can list the verbs an in-cluster operator really used and compare them with its RBAC.
+  const auditPolicy = join(stateDir, "audit-policy.yaml");
+  writeFileSync(
+    auditPolicy,
+    stringify({
+      apiVersion: "audit.k8s.io/v1",
+      kind: "Policy",
+      omitStages: ["RequestReceived", "ResponseStarted"],
+      rules: [
+        { level: "None", userGroups: ["system:serviceaccounts:kube-system"] },
+        { level: "Metadata", userGroups: ["system:serviceaccounts"] },
+        { level: "None" },
+      ],
+    }),
+  );
   const network = nodeIp
     ? [
         "--bind-address=0.0.0.0",
@@ -90,6 +111,10 @@ export async function startKubeApiserver(
     args: [
       `--etcd-servers=${etcdUrl}`,
       ...network,
+      `--audit-policy-file=${auditPolicy}`,
+      `--audit-log-path=${auditLogPath(stateDir)}`,
+      "--audit-log-maxsize=200",
+      "--audit-log-maxbackup=1",
       `--secure-port=${port}`,
       `--cert-dir=${files.dir}`,
       `--tls-cert-file=${files.servingCert}`,
