@@ -219,7 +219,7 @@ describe("chart rendering: values to objects", () => {
     });
     assert.equal(cfg.kubeClientQps, 50);
     assert.equal(cfg.kubeClientBurst, 100);
-    assert.equal(cfg.logLevel, "debug");
+    assert.equal(cfg.logging.level, "debug");
   });
 
   it("extraArgs come last and override the logging values; extraEnv is appended", () => {
@@ -243,14 +243,14 @@ describe("chart rendering: values to objects", () => {
       "--watch-namespaces=a,b",
       "--leader-election-id=other.example",
     ]);
-    assert.equal(operatorConfig(r).logLevel, "error");
+    assert.equal(operatorConfig(r).logging.level, "error");
     assert.ok(manager(r).env.some((e: Obj) => e.name === "HTTPS_PROXY" && e.value === "http://proxy:3128"));
     // The cleanup hook clears finalizers where the operator works, and watches its Lease.
     const job = r.get("Job", "vault-secrets-operator-pre-delete-controller-cleanup");
     const hookCfg = parseOperatorConfig(job.spec.template.spec.containers[0].args.slice(1), {});
     assert.deepEqual(hookCfg.watchNamespaces, ["a", "b"]);
     assert.equal(hookCfg.leaderElection.id, "other.example");
-    assert.equal(hookCfg.logLevel, "info");
+    assert.equal(hookCfg.logging.level, "info");
   });
 
   it("Pod placement and metadata options", () => {
