@@ -222,6 +222,19 @@ describe("chart rendering: values to objects", () => {
     assert.equal(cfg.logging.level, "debug");
   });
 
+  it("every logging value the schema allows is one the operator accepts", () => {
+    const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8")) as Obj;
+    const top = (schema as { properties: Obj }).properties as Obj;
+    const props = (((top.controller as Obj).properties as Obj).manager as Obj).properties as Obj;
+    const keys = (props.logging as Obj).properties as Record<string, { enum: string[] }>;
+    for (const [key, def] of Object.entries(keys)) {
+      for (const value of def.enum.filter(Boolean)) {
+        const r = render({ controller: { manager: { logging: { [key]: value } } } });
+        assert.doesNotThrow(() => operatorConfig(r), `logging.${key}=${value}`);
+      }
+    }
+  });
+
   it("extraArgs come last and override the logging values; extraEnv is appended", () => {
     const r = render({
       controller: {
