@@ -18,7 +18,6 @@ export interface BackoffOptions {
 export interface OperatorConfig {
   kubeconfig?: string;
   operatorNamespace: string;
-  podUID: string;
   metricsBindAddress: string;
   /** Metrics over HTTPS, readable only by users the API server authorizes for GET /metrics. */
   metricsSecure: boolean;
@@ -160,15 +159,6 @@ function operatorNamespaceDefault(env: NodeJS.ProcessEnv): string {
   }
 }
 
-function podUIDDefault(env: NodeJS.ProcessEnv): string {
-  if (env.OPERATOR_POD_UID) return env.OPERATOR_POD_UID;
-  try {
-    return readFileSync("/var/run/podinfo/uid", "utf8").trim();
-  } catch {
-    return "";
-  }
-}
-
 export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const { values } = parseArgs({ args: normalizeArgs(argv), options: FLAG_SPEC, allowPositionals: false });
   const v: Record<string, string | boolean | undefined> = { ...values };
@@ -212,7 +202,6 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
   return {
     kubeconfig: s("kubeconfig"),
     operatorNamespace: s("operator-namespace") ?? operatorNamespaceDefault(env),
-    podUID: podUIDDefault(env),
     metricsBindAddress: s("metrics-bind-address") ?? ":8080",
     metricsSecure: parseBool(s("metrics-secure"), false, "metrics-secure"),
     metricsCertDir: s("metrics-cert-dir"),
