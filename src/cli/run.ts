@@ -20,6 +20,7 @@ export async function runCommand(argv: string[]): Promise<number> {
     return 0;
   }
   if (cfg.uninstall) return await runUninstall(cfg);
+  const log = createLogger(cfg.logging);
   // Signals are handled from the start: a standby replica waiting for leadership runs as PID 1 in
   // its container, where an unhandled SIGTERM is ignored and the Pod would wait out its grace period.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
@@ -27,19 +28,17 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   const first = await Promise.race([
-    startManager(cfg).then((mgr) => ({ mgr })),
+    startManager(cfg, { log }).then((mgr) => ({ mgr })),
     signalled.then((signal) => ({ signal })),
   ]);
   if ("signal" in first) {
     // Not leading yet: no controller runs and nothing is held but a pending Lease request.
-    console.error(
-      JSON.stringify({ level: "info", msg: "shutting down before leadership", signal: first.signal }),
-    );
+    log.info({ signal: first.signal }, "shutting down before leadership");
     process.exit(0);
   }
   const { mgr } = first;
   const signal = await signalled;
-  mgr.ctx.log.info({ signal }, "shutting down");
+  log.info({ signal }, "shutting down");
   await mgr.stop();
   return 0;
 }
