@@ -1,8 +1,7 @@
 // `vso run`: the operator process. Accepts VSO's manager flags (and -flag style).
-import { parseArgs } from "node:util";
-import { pino } from "pino";
 import { KubeClient } from "../kube/client.ts";
 import { type OperatorConfig, parseOperatorConfig } from "../operator/config.ts";
+import { createLogger } from "../operator/logging.ts";
 import { startManager } from "../operator/manager.ts";
 import { VERSION } from "../operator/metrics.ts";
 import { uninstall } from "../operator/uninstall.ts";
@@ -10,10 +9,18 @@ import { uninstall } from "../operator/uninstall.ts";
 export async function runCommand(argv: string[]): Promise<number> {
   const cfg = parseOperatorConfig(argv);
   if (cfg.version) {
-    console.log(JSON.stringify({ name: "vso-ts", version: VERSION, node: process.versions.node }));
+    const info = { name: "vso-ts", version: VERSION, node: process.versions.node };
+    console.log(
+      cfg.output === "yaml"
+        ? Object.entries(info)
+            .map(([k, v]) => `${k}: ${JSON.stringify(v)}`)
+            .join("\n")
+        : JSON.stringify(info, null, cfg.output === "json" ? 2 : undefined),
+    );
     return 0;
   }
-  if (cfg.uninstall) return await runUninstall(cfg, argv);
+  if (cfg.uninstall) return await runUninstall(cfg);
+  const log = createLogger(cfg.logging);
   // Signals are handled from the start: a standby replica waiting for leadership runs as PID 1 in
   // its container, where an unhandled SIGTERM is ignored and the Pod would wait out its grace period.
   const signalled = new Promise<NodeJS.Signals>((resolve) => {
@@ -21,37 +28,19 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once("SIGINT", () => resolve("SIGINT"));
   });
   const first = await Promise.race([
-    startManager(cfg).then((mgr) => ({ mgr })),
+    startManager(cfg, { log }).then((mgr) => ({ mgr })),
     signalled.then((signal) => ({ signal })),
   ]);
   if ("signal" in first) {
     // Not leading yet: no controller runs and nothing is held but a pending Lease request.
-    console.error(
-      JSON.stringify({ level: "info", msg: "shutting down before leadership", signal: first.signal }),
-    );
+    log.info({ signal: first.signal }, "shutting down before leadership");
     process.exit(0);
   }
   const { mgr } = first;
   const signal = await signalled;
-  mgr.ctx.log.info({ signal }, "shutting down");
+  log.info({ signal }, "shutting down");
   await mgr.stop();
   return 0;
-}
-
-/** --pre-delete-hook-timeout-seconds (VSO's default: 60); config.ts validates the flag set but does not keep it. */
-function hookTimeoutSeconds(argv: string[]): number {
-  const flag = "pre-delete-hook-timeout-seconds";
-  const { values } = parseArgs({
-    args: argv.map((a) => (/^-[a-z]/.test(a) ? `-${a}` : a)),
-    options: { [flag]: { type: "string" } },
-    strict: false,
-  });
-  const v = values[flag];
-  if (v === undefined || v === true) return 60;
-  const n = Number(v);
-  if (!Number.isInteger(n) || n <= 0)
-    throw new Error(`invalid value "${v}" for --${flag}: want whole seconds`);
-  return n;
 }
 
 /**
@@ -59,10 +48,10 @@ function hookTimeoutSeconds(argv: string[]): number {
  * sets it), then clear the operator's finalizers everywhere. Exits non-zero if that cannot be done
  * before the deadline, so that `helm uninstall` stops rather than leave finalizers behind.
  */
-async function runUninstall(cfg: OperatorConfig, argv: string[]): Promise<number> {
-  const log = pino({ level: cfg.logLevel === "debug" ? "debug" : "info" });
-  const deadline = Date.now() + hookTimeoutSeconds(argv) * 1000;
-  const kube = await KubeClient.load(cfg.kubeconfig);
+async function runUninstall(cfg: OperatorConfig): Promise<number> {
+  const log = createLogger(cfg.logging);
+  const deadline = Date.now() + cfg.preDeleteHookTimeoutSeconds * 1000;
+  const kube = await KubeClient.load(cfg.kubeconfig, { qps: cfg.kubeClientQps, burst: cfg.kubeClientBurst });
   try {
     await uninstall(kube, {
       operatorNamespace: cfg.operatorNamespace,

@@ -10,6 +10,23 @@ import type { RequestOptions } from "node:https";
 import { KubeConfig } from "@kubernetes/client-node";
 import { Agent, type Dispatcher, request } from "undici";
 import { setClampedTimeout } from "../util/timers.ts";
+import { TokenBucket } from "./token-bucket.ts";
+
+/**
+ * --kube-client-qps/--kube-client-burst. qps <= 0: no client-side limit (controller-runtime's
+ * default since v0.21, which leaves fairness to the API server's priority and fairness);
+ * qps > 0 with burst <= 0: client-go's default burst, 10.
+ */
+export interface RateLimitOptions {
+  qps?: number;
+  burst?: number;
+}
+
+function limiterFor(opts: RateLimitOptions): TokenBucket | undefined {
+  const qps = opts.qps ?? 0;
+  if (!(qps > 0)) return undefined;
+  return new TokenBucket(qps, (opts.burst ?? 0) > 0 ? (opts.burst as number) : 10);
+}
 
 export interface ObjectMeta {
   name?: string;
@@ -139,17 +156,21 @@ export class KubeClient {
   private readonly kc: KubeConfig;
   private readonly newAgent: () => Agent;
   private agent: Agent;
+  private readonly limiter?: TokenBucket;
   /** How many times a broken connection pool was replaced (for tests and diagnostics). */
   transportResets = 0;
+  /** Requests sent, watches counted once (for tests and diagnostics). */
+  requests = 0;
 
-  private constructor(kc: KubeConfig, newAgent: () => Agent, server: string) {
+  private constructor(kc: KubeConfig, newAgent: () => Agent, server: string, limiter?: TokenBucket) {
     this.kc = kc;
     this.newAgent = newAgent;
     this.agent = newAgent();
     this.server = server.replace(/\/+$/, "");
+    this.limiter = limiter;
   }
 
-  static async fromKubeConfig(kc: KubeConfig): Promise<KubeClient> {
+  static async fromKubeConfig(kc: KubeConfig, rateLimit: RateLimitOptions = {}): Promise<KubeClient> {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error("kubeconfig has no current cluster");
     const opts: RequestOptions = {};
@@ -166,15 +187,15 @@ export class KubeClient {
         connections: 64,
         keepAliveTimeout: 30_000,
       });
-    return new KubeClient(kc, newAgent, cluster.server);
+    return new KubeClient(kc, newAgent, cluster.server, limiterFor(rateLimit));
   }
 
   /** Loads a kubeconfig file, or the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
-  static async load(kubeconfigPath?: string): Promise<KubeClient> {
+  static async load(kubeconfigPath?: string, rateLimit: RateLimitOptions = {}): Promise<KubeClient> {
     const kc = new KubeConfig();
     if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
     else kc.loadFromDefault();
-    return await KubeClient.fromKubeConfig(kc);
+    return await KubeClient.fromKubeConfig(kc, rateLimit);
   }
 
   async close(): Promise<void> {
@@ -188,6 +209,8 @@ export class KubeClient {
    * later request, so the pool that failed is replaced by a fresh one: one bad
    * request can never stop the operator's other traffic. Failures caused by
    * the caller's own abort are not the transport's fault and replace nothing.
+   * The rate limit is taken here, before the request is sent: a watch pays for
+   * opening its stream, never for the time the stream stays open.
    */
   private async send<T>(
     url: string,
@@ -201,6 +224,8 @@ export class KubeClient {
     },
     consume: (res: Dispatcher.ResponseData<unknown>) => Promise<T>,
   ): Promise<T> {
+    await this.limiter?.take(options.signal);
+    this.requests++;
     const agent = this.agent;
     try {
       const res = await request(url, { ...options, dispatcher: agent });

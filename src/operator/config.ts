@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../util/duration.ts";
+import { type LoggingOptions, parseLoggingFlags } from "./logging.ts";
 
 export interface BackoffOptions {
   initialIntervalMs: number;
@@ -17,7 +18,6 @@ export interface BackoffOptions {
 export interface OperatorConfig {
   kubeconfig?: string;
   operatorNamespace: string;
-  podUID: string;
   metricsBindAddress: string;
   /** Metrics over HTTPS, readable only by users the API server authorizes for GET /metrics. */
   metricsSecure: boolean;
@@ -27,18 +27,30 @@ export interface OperatorConfig {
   leaderElect: boolean;
   clientCacheSize: number;
   clientCachePersistenceModel: string;
+  /** --client-cache-num-locks: accepted for VSO compatibility, no effect (see docs/operator.md). */
+  clientCacheNumLocks: number;
   maxConcurrentReconciles: number;
+  /** Workers of the VaultDynamicSecret controller (VSO: --max-concurrent-reconciles-vds when not 100). */
+  maxConcurrentReconcilesVds: number;
   globalTransformationOptions: string[];
   globalVaultAuthOptions: string[];
   backoff: BackoffOptions;
   kubeClientQps: number;
   kubeClientBurst: number;
-  logLevel: string;
+  logging: LoggingOptions;
+  /** --min-refresh-after-hvsa: HCPVaultSecretsApp is not served, so it has no effect. */
+  minRefreshAfterHvsaMs: number;
+  preDeleteHookTimeoutSeconds: number;
+  /** --output for --version: "" (JSON), "json" or "yaml". */
+  output: "" | "json" | "yaml";
   watchNamespaces: string[];
   leaderElection: { id: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   uninstall: boolean;
   version: boolean;
 }
+
+/** VSO's default worker count per controller (and of its deprecated VDS-only flag). */
+const DEFAULT_CONCURRENCY = 100;
 
 const FLAG_SPEC = {
   kubeconfig: { type: "string" },
@@ -66,6 +78,7 @@ const FLAG_SPEC = {
   "zap-time-encoding": { type: "string" },
   "zap-stacktrace-level": { type: "string" },
   "zap-devel": { type: "string" },
+  "zap-encoder": { type: "string" },
   "min-refresh-after-hvsa": { type: "string" },
   "pre-delete-hook-timeout-seconds": { type: "string" },
   "watch-namespaces": { type: "string" },
@@ -121,6 +134,14 @@ function parseNum(v: string | undefined, dflt: number, flag: string): number {
   return n;
 }
 
+function parseInt_(v: string | undefined, dflt: number, flag: string, min: number): number {
+  if (v === undefined || v === "") return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min)
+    throw new Error(`invalid value "${v}" for --${flag}: want a whole number >= ${min}`);
+  return n;
+}
+
 function parseDur(v: string | undefined, dflt: number, flag: string): number {
   if (v === undefined || v === "") return dflt;
   try {
@@ -135,15 +156,6 @@ function operatorNamespaceDefault(env: NodeJS.ProcessEnv): string {
     return readFileSync("/var/run/secrets/kubernetes.io/serviceaccount/namespace", "utf8").trim();
   } catch {
     return env.OPERATOR_NAMESPACE || "default";
-  }
-}
-
-function podUIDDefault(env: NodeJS.ProcessEnv): string {
-  if (env.OPERATOR_POD_UID) return env.OPERATOR_POD_UID;
-  try {
-    return readFileSync("/var/run/podinfo/uid", "utf8").trim();
-  } catch {
-    return "";
   }
 }
 
@@ -170,10 +182,26 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
       `invalid --client-cache-persistence-model "${persistence}" (none, direct-unencrypted, direct-encrypted)`,
     );
   }
+  const maxConcurrentReconciles = parseInt_(
+    s("max-concurrent-reconciles"),
+    DEFAULT_CONCURRENCY,
+    "max-concurrent-reconciles",
+    1,
+  );
+  // VSO's rule: the deprecated VDS flag wins only when it differs from its default (100).
+  const vds = parseInt_(
+    s("max-concurrent-reconciles-vds"),
+    DEFAULT_CONCURRENCY,
+    "max-concurrent-reconciles-vds",
+    1,
+  );
+  const output = s("output") ?? "";
+  if (output !== "" && output !== "json" && output !== "yaml")
+    throw new Error(`invalid value "${output}" for --output: want yaml or json`);
+  const qps = parseNum(s("kube-client-qps"), 0, "kube-client-qps");
   return {
     kubeconfig: s("kubeconfig"),
     operatorNamespace: s("operator-namespace") ?? operatorNamespaceDefault(env),
-    podUID: podUIDDefault(env),
     metricsBindAddress: s("metrics-bind-address") ?? ":8080",
     metricsSecure: parseBool(s("metrics-secure"), false, "metrics-secure"),
     metricsCertDir: s("metrics-cert-dir"),
@@ -181,7 +209,10 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
     leaderElect: parseBool(s("leader-elect"), true, "leader-elect"),
     clientCacheSize: parseNum(s("client-cache-size"), 10_000, "client-cache-size"),
     clientCachePersistenceModel: persistence,
-    maxConcurrentReconciles: parseNum(s("max-concurrent-reconciles"), 100, "max-concurrent-reconciles"),
+    // VSO: <= 0 means one lock per CPU; any whole number is accepted.
+    clientCacheNumLocks: parseInt_(s("client-cache-num-locks"), 100, "client-cache-num-locks", -(2 ** 31)),
+    maxConcurrentReconciles,
+    maxConcurrentReconcilesVds: vds !== DEFAULT_CONCURRENCY ? vds : maxConcurrentReconciles,
     globalTransformationOptions: gto,
     globalVaultAuthOptions:
       s("global-vault-auth-options") === undefined
@@ -194,9 +225,26 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
       randomizationFactor: parseNum(s("backoff-randomization-factor"), 0.5, "backoff-randomization-factor"),
       multiplier: parseNum(s("backoff-multiplier"), 1.5, "backoff-multiplier"),
     },
-    kubeClientQps: parseNum(s("kube-client-qps"), 0, "kube-client-qps"),
-    kubeClientBurst: parseNum(s("kube-client-burst"), 0, "kube-client-burst"),
-    logLevel: s("zap-log-level") ?? "info",
+    kubeClientQps: qps,
+    kubeClientBurst: parseInt_(s("kube-client-burst"), 0, "kube-client-burst", 0),
+    logging: parseLoggingFlags({
+      level: s("zap-log-level"),
+      timeEncoding: s("zap-time-encoding"),
+      stacktraceLevel: s("zap-stacktrace-level"),
+      encoder: s("zap-encoder"),
+      devel:
+        s("zap-devel") !== undefined
+          ? parseBool(s("zap-devel"), false, "zap-devel")
+          : Boolean(env.VSO_LOGGER_DEVELOPMENT_MODE),
+    }),
+    minRefreshAfterHvsaMs: parseDur(s("min-refresh-after-hvsa"), 30_000, "min-refresh-after-hvsa"),
+    preDeleteHookTimeoutSeconds: parseInt_(
+      s("pre-delete-hook-timeout-seconds"),
+      60,
+      "pre-delete-hook-timeout-seconds",
+      1,
+    ),
+    output,
     watchNamespaces: list("watch-namespaces"),
     leaderElection: {
       id: s("leader-election-id") ?? "b0d477c0.hashicorp.com",

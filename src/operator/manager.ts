@@ -6,7 +6,7 @@ import { randomUUID } from "node:crypto";
 import { createServer, type RequestListener, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { hostname } from "node:os";
-import { type Logger, pino } from "pino";
+import type { Logger } from "pino";
 import type {
   Destination,
   VaultAuth,
@@ -33,6 +33,7 @@ import { VaultDynamicSecretReconciler } from "./controllers/vaultdynamicsecret.t
 import { VaultPKISecretReconciler } from "./controllers/vaultpkisecret.ts";
 import { VaultStaticSecretReconciler } from "./controllers/vaultstaticsecret.ts";
 import { ensureHmacKey } from "./hmac.ts";
+import { createLogger } from "./logging.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
 import { VSO } from "./resources.ts";
 import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
@@ -88,14 +89,29 @@ function listen(
   );
 }
 
+/** Flags VSO has that mean nothing here: accepted so VSO's manifests work, and said so once. */
+function logInertFlags(cfg: OperatorConfig, log: Logger): void {
+  if (cfg.clientCacheNumLocks !== 100)
+    log.info(
+      { flag: "client-cache-num-locks", value: cfg.clientCacheNumLocks },
+      "flag has no effect in vso-ts: Vault clients are created one at a time per cache key on a single thread, so there are no locks to stripe",
+    );
+  if (cfg.minRefreshAfterHvsaMs !== 30_000)
+    log.info(
+      { flag: "min-refresh-after-hvsa" },
+      "flag has no effect in vso-ts: HCPVaultSecretsApp is not served",
+    );
+}
+
 export async function startManager(
   cfg: OperatorConfig,
   opts: { log?: Logger; kube?: KubeClient; onLeadershipLost?: () => void } = {},
 ): Promise<ManagerHandle> {
-  const log =
-    opts.log ??
-    pino({ level: cfg.logLevel === "debug" ? "debug" : cfg.logLevel === "error" ? "error" : "info" });
-  const kube = opts.kube ?? (await KubeClient.load(cfg.kubeconfig));
+  const log = opts.log ?? createLogger(cfg.logging);
+  const kube =
+    opts.kube ??
+    (await KubeClient.load(cfg.kubeconfig, { qps: cfg.kubeClientQps, burst: cfg.kubeClientBurst }));
+  logInertFlags(cfg, log);
   const metrics = new OperatorMetrics(cfg);
   const namespaces =
     cfg.watchNamespaces.length > 0 ? [...new Set([...cfg.watchNamespaces, cfg.operatorNamespace])] : [];
@@ -170,11 +186,14 @@ export async function startManager(
     lookup,
   };
 
-  const workers = Math.max(1, cfg.maxConcurrentReconciles);
   const done = (name: string, outcome: string, seconds: number) =>
     metrics.observeReconcile(name, outcome, seconds);
-  const make = (name: string, reconcile: Controller["opts"]["reconcile"]) =>
-    new Controller({ name, reconcile, workers, log, backoff: cfg.backoff, onReconcileDone: done });
+  const make = (name: string, reconcile: Controller["opts"]["reconcile"]) => {
+    const workers =
+      name === "vaultdynamicsecret" ? cfg.maxConcurrentReconcilesVds : cfg.maxConcurrentReconciles;
+    metrics.maxConcurrentReconciles.set({ controller: name }, workers);
+    return new Controller({ name, reconcile, workers, log, backoff: cfg.backoff, onReconcileDone: done });
+  };
   const connRec = new VaultConnectionReconciler(ctx);
   const authRec = new VaultAuthReconciler(ctx);
   const stRec = new SecretTransformationReconciler(ctx);

@@ -13,6 +13,7 @@ export class OperatorMetrics {
   readonly reconcileErrors: Counter<"controller">;
   readonly reconcileTime: Histogram<"controller">;
   readonly workqueueDepth: Gauge<"name">;
+  readonly maxConcurrentReconciles: Gauge<"controller">;
   readonly resourceStatus: Gauge<"controller" | "name" | "namespace">;
   readonly cacheHits: Counter;
   readonly cacheMisses: Counter;
@@ -81,6 +82,12 @@ export class OperatorMetrics {
       help: "Length of time per reconciliation per controller.",
       labelNames: ["controller"],
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [r],
+    });
+    this.maxConcurrentReconciles = new Gauge({
+      name: "controller_runtime_max_concurrent_reconciles",
+      help: "Maximum number of concurrent reconciles per controller.",
+      labelNames: ["controller"],
       registers: [r],
     });
     this.workqueueDepth = new Gauge({

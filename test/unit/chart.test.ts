@@ -219,7 +219,20 @@ describe("chart rendering: values to objects", () => {
     });
     assert.equal(cfg.kubeClientQps, 50);
     assert.equal(cfg.kubeClientBurst, 100);
-    assert.equal(cfg.logLevel, "debug");
+    assert.equal(cfg.logging.level, "debug");
+  });
+
+  it("every logging value the schema allows is one the operator accepts", () => {
+    const schema = JSON.parse(readFileSync(join(CHART, "values.schema.json"), "utf8")) as Obj;
+    const top = (schema as { properties: Obj }).properties as Obj;
+    const props = (((top.controller as Obj).properties as Obj).manager as Obj).properties as Obj;
+    const keys = (props.logging as Obj).properties as Record<string, { enum: string[] }>;
+    for (const [key, def] of Object.entries(keys)) {
+      for (const value of def.enum.filter(Boolean)) {
+        const r = render({ controller: { manager: { logging: { [key]: value } } } });
+        assert.doesNotThrow(() => operatorConfig(r), `logging.${key}=${value}`);
+      }
+    }
   });
 
   it("extraArgs come last and override the logging values; extraEnv is appended", () => {
@@ -243,14 +256,14 @@ describe("chart rendering: values to objects", () => {
       "--watch-namespaces=a,b",
       "--leader-election-id=other.example",
     ]);
-    assert.equal(operatorConfig(r).logLevel, "error");
+    assert.equal(operatorConfig(r).logging.level, "error");
     assert.ok(manager(r).env.some((e: Obj) => e.name === "HTTPS_PROXY" && e.value === "http://proxy:3128"));
     // The cleanup hook clears finalizers where the operator works, and watches its Lease.
     const job = r.get("Job", "vault-secrets-operator-pre-delete-controller-cleanup");
     const hookCfg = parseOperatorConfig(job.spec.template.spec.containers[0].args.slice(1), {});
     assert.deepEqual(hookCfg.watchNamespaces, ["a", "b"]);
     assert.equal(hookCfg.leaderElection.id, "other.example");
-    assert.equal(hookCfg.logLevel, "info");
+    assert.equal(hookCfg.logging.level, "info");
   });
 
   it("Pod placement and metadata options", () => {
