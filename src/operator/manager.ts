@@ -382,8 +382,9 @@ export async function startManager(
         : undefined,
     async stop() {
       clearInterval(depthTimer);
-      await elector?.release();
+      // The Lease goes only once no reconcile is in flight, so a successor never overlaps with us.
       await Promise.all(Object.values(controllers).map((c) => c.stop()));
+      await elector?.release();
       await Promise.all(allInformers.map((inf) => inf.stop()));
       clients.close();
       metricsServer?.close();
