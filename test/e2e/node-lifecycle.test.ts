@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -39,6 +40,24 @@ async function vso(args: string[], timeoutMs = 300_000) {
  */
 function hostInterfaces(): string[] {
   return readdirSync("/sys/class/net").sort();
+}
+
+const SHIM_SOCKETS = "/run/containerd/s";
+
+function shimSockets(): string[] {
+  return existsSync(SHIM_SOCKETS) ? readdirSync(SHIM_SOCKETS) : [];
+}
+
+/** A socket nobody listens on any more: left behind by a killed shim. */
+async function dead(socket: string): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const c = connect(socket);
+    c.once("connect", () => {
+      c.destroy();
+      resolve(false);
+    });
+    c.once("error", () => resolve(true));
+  });
 }
 
 function sysctls(): Record<string, string> {
@@ -101,6 +120,7 @@ test("vso demo runs the walkthrough on the node; up again starts fresh; down lea
   const dir = mkdtempSync(join(cacheDir(), "node-lifecycle-"));
   const hostIfsBefore = hostInterfaces();
   const sysctlsBefore = sysctls();
+  const socketsBefore = new Set(shimSockets());
   t.after(async () => {
     await vso(["dev", "down", "--dir", dir]).catch(() => {});
   });
@@ -134,4 +154,9 @@ test("vso demo runs the walkthrough on the node; up again starts fresh; down lea
   assert.deepEqual(leftovers(dir), [], "down leaves nothing of the environment");
   assert.deepEqual(hostInterfaces(), hostIfsBefore, "no interface added to the host");
   assert.deepEqual(sysctls(), sysctlsBefore, "host sysctls unchanged");
+  // The shared environment's shims may add live sockets meanwhile; none of ours may stay.
+  const stale: string[] = [];
+  for (const s of shimSockets())
+    if (!socketsBefore.has(s) && (await dead(join(SHIM_SOCKETS, s)))) stale.push(s);
+  assert.deepEqual(stale, [], "no shim socket of this environment is left in /run/containerd/s");
 });

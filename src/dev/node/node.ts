@@ -5,6 +5,7 @@
 // named after the environment, every mount below the environment's
 // directories, and nothing outside them is changed (host sysctls included).
 import { execFileSync } from "node:child_process";
+import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -259,6 +260,29 @@ function onlyEmptyDirs(dir: string): boolean {
 }
 
 /**
+ * Shims killed with their containers leave their sockets in /run/containerd/s,
+ * named sha256("<containerd address>/<namespace>/<task id>") by containerd
+ * 2.x. The task ids are the directories under the runtime's state, so exactly
+ * this environment's sockets are removed (and no other containerd's).
+ */
+function removeShimSockets(containerdState: string): number {
+  const tasks = join(containerdState, "io.containerd.runtime.v2.task", "k8s.io");
+  if (!existsSync(tasks)) return 0;
+  const address = `${containerdState}/containerd.sock`;
+  let removed = 0;
+  for (const task of readdirSync(tasks)) {
+    for (const path of [`${address}/k8s.io/${task}`, `${address}/k8s.io/${task}/debug`]) {
+      const socket = join("/run/containerd/s", createHash("sha256").update(path).digest("hex"));
+      if (existsSync(socket)) {
+        rmSync(socket, { force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
+}
+
+/**
  * containerd 2.x creates /run/containerd/{s,fifo} for shim sockets whatever its
  * state directory says: removed when it was not there before and holds nothing.
  */
@@ -281,6 +305,7 @@ export async function teardownNode(
   const root = node?.cgroupRoot ?? `vso-dev-${id}`;
   const killed = await destroyRoot(root);
   const runDir = `/run/vso-dev-${id}`;
+  const socketsLeft = removeShimSockets(`${runDir}/containerd`);
   const unmounted = unmountAll([join(stateDir, "node"), runDir]);
   rmSync(runDir, { recursive: true, force: true });
   removeRunContainerd(node?.runContainerdPreexisted ?? true);
@@ -288,6 +313,7 @@ export async function teardownNode(
   const notes: string[] = [];
   if (killed.length > 0) notes.push(`${killed.length} container processes`);
   if (unmounted.length > 0) notes.push(`${unmounted.length} mounts`);
+  if (socketsLeft > 0) notes.push(`${socketsLeft} shim sockets`);
   return notes;
 }
 
