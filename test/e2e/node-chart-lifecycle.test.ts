@@ -20,6 +20,8 @@ import { eventually, pgQuery, type TestEnv, testEnv, uniqueName } from "../suppo
 import {
   CHART,
   helm,
+  inClusterStaticSecret,
+  inClusterSynced,
   leaseHolder,
   loadOperatorImage,
   operatorLog,
@@ -30,54 +32,9 @@ import {
 } from "../support/incluster.ts";
 import { execFileP, kubectl } from "../support/kubectl.ts";
 import { podLogs, requireNode } from "../support/node.ts";
-import { decoded, getStatus, kvPut, vaultRoleFor, waitForSecret } from "../support/operator.ts";
+import { decoded, getStatus, kvPut, waitForSecret } from "../support/operator.ts";
 
 const TIMEOUT = { timeout: 420_000 };
-
-/** VaultConnection and VaultAuth `default` reaching the environment's OpenBao from a Pod, and a synced KV secret. */
-async function staticSecret(env: TestEnv, ns: string, password: string, rel?: Release) {
-  const role = await vaultRoleFor(env, ns);
-  await env.kube.create(VSO.VaultConnection, ns, {
-    apiVersion: "secrets.hashicorp.com/v1beta1",
-    kind: "VaultConnection",
-    metadata: { name: "default" },
-    spec: { address: env.state.node?.vaultAddress },
-  });
-  await env.kube.create(VSO.VaultAuth, ns, {
-    apiVersion: "secrets.hashicorp.com/v1beta1",
-    kind: "VaultAuth",
-    metadata: { name: "default" },
-    spec: {
-      vaultConnectionRef: "default",
-      method: "kubernetes",
-      mount: "kubernetes",
-      kubernetes: { role, serviceAccount: "app" },
-    },
-  });
-  await kvPut(env, `${ns}/db`, { password });
-  await env.kube.create(VSO.VaultStaticSecret, ns, {
-    apiVersion: "secrets.hashicorp.com/v1beta1",
-    kind: "VaultStaticSecret",
-    metadata: { name: "db" },
-    spec: {
-      vaultAuthRef: "default",
-      mount: "secret",
-      type: "kv-v2",
-      path: `${ns}/db`,
-      refreshAfter: "2s",
-      destination: { name: "db", create: true },
-    },
-  });
-  await synced(env, ns, password, 60_000, rel);
-}
-
-async function synced(env: TestEnv, ns: string, password: string, timeoutMs: number, rel?: Release) {
-  await waitForSecret(env, ns, "db", (s) => decoded(s).password === password, timeoutMs).catch(
-    async (err) => {
-      throw new Error(`${err}\n${rel ? await operatorLog(env, rel) : ""}`);
-    },
-  );
-}
 
 /** dbSetup's VaultConnection points at OpenBao's address on the host; Pods reach it on the node IP. */
 async function dbSetupInCluster(env: TestEnv, ns: string, ttl: string, maxTtl: string) {
@@ -98,7 +55,7 @@ test("helm upgrade with changed values rolls the operator Pod, and syncing goes 
   const old = before[0].metadata.name;
   assert.equal(await eventually("the leader Lease", () => leaseHolder(env, ns)), old);
   const password = `pw-${randomBytes(8).toString("hex")}`;
-  await staticSecret(env, ns, password, rel);
+  await inClusterStaticSecret(env, ns, password, rel);
 
   const started = Date.now();
   await helm(env, [
@@ -136,7 +93,7 @@ test("helm upgrade with changed values rolls the operator Pod, and syncing goes 
 
   // A change in Vault after the upgrade reaches the Secret through the new Pod.
   await kvPut(env, `${ns}/db`, { password: `${password}-2` });
-  await synced(env, ns, `${password}-2`, 30_000, rel);
+  await inClusterSynced(env, ns, `${password}-2`, 30_000, rel);
 });
 
 test(
@@ -345,7 +302,7 @@ test(
       throw new Error(`${err}\n${await operatorLog(env, rel)}`);
     });
     const password = `pw-${randomBytes(8).toString("hex")}`;
-    await staticSecret(env, ns, password, rel);
+    await inClusterStaticSecret(env, ns, password, rel);
     const vss = await env.kube.get<{ metadata: { finalizers?: string[] } }>(VSO.VaultStaticSecret, ns, "db");
     assert.ok((vss.metadata.finalizers ?? []).length > 0, "the operator put its finalizer on the resource");
 

@@ -9,12 +9,11 @@ import { randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { Agent, request } from "undici";
 import { CORE } from "../../src/kube/client.ts";
-import { VSO } from "../../src/operator/resources.ts";
 import { eventually, isolatedNamespace, testEnv } from "../support/env.ts";
-import { CHART, helm, loadOperatorImage } from "../support/incluster.ts";
+import { CHART, helm, inClusterStaticSecret, loadOperatorImage } from "../support/incluster.ts";
 import { kubectl } from "../support/kubectl.ts";
 import { requireNode } from "../support/node.ts";
-import { decoded, kvPut, vaultRoleFor, waitForSecret } from "../support/operator.ts";
+import { decoded, kvPut, waitForSecret } from "../support/operator.ts";
 
 const OP_NS = "vault-secrets-operator-system";
 const RELEASE = "vault-secrets-operator";
@@ -28,7 +27,6 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
 }, async (t) => {
   const env = await testEnv();
   if (!requireNode(t, env)) return;
-  const node = env.state.node!;
   const image = await loadOperatorImage(env);
   const ns = await isolatedNamespace(t, env, "incl");
   const [repository, tag] = [image.slice(0, image.lastIndexOf(":")), image.slice(image.lastIndexOf(":") + 1)];
@@ -64,48 +62,14 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
   );
   assert.equal(dep.status?.readyReplicas, 1, "the operator Pod is Ready");
 
-  const role = await vaultRoleFor(env, ns);
-  await env.kube.create(VSO.VaultConnection, ns, {
-    apiVersion: "secrets.hashicorp.com/v1beta1",
-    kind: "VaultConnection",
-    metadata: { name: "default" },
-    spec: { address: node.vaultAddress },
-  });
-  await env.kube.create(VSO.VaultAuth, ns, {
-    apiVersion: "secrets.hashicorp.com/v1beta1",
-    kind: "VaultAuth",
-    metadata: { name: "default" },
-    spec: {
-      vaultConnectionRef: "default",
-      method: "kubernetes",
-      mount: "kubernetes",
-      kubernetes: { role, serviceAccount: "app" },
-    },
-  });
   const password = `pw-${randomBytes(10).toString("hex")}`;
-  await kvPut(env, `${ns}/db`, { password });
-  await env.kube.create(VSO.VaultStaticSecret, ns, {
-    apiVersion: "secrets.hashicorp.com/v1beta1",
-    kind: "VaultStaticSecret",
-    metadata: { name: "db" },
-    spec: {
-      vaultAuthRef: "default",
-      mount: "secret",
-      type: "kv-v2",
-      path: `${ns}/db`,
-      refreshAfter: "2s",
-      destination: { name: "db", create: true },
-    },
-  });
-  await waitForSecret(env, ns, "db", (s) => decoded(s).password === password, 60_000).catch(async (err) => {
-    const logs = await kubectl(env, [
-      "logs",
-      "-n",
-      OP_NS,
-      "deployment/vault-secrets-operator-controller-manager",
-    ]);
-    throw new Error(`${err}\n--- operator log ---\n${logs.stdout.slice(-3000)}${logs.stderr}`);
-  });
+  const rel = {
+    name: RELEASE,
+    namespace: OP_NS,
+    deployment: "vault-secrets-operator-controller-manager",
+    selector: "app.kubernetes.io/name=vault-secrets-operator",
+  };
+  await inClusterStaticSecret(env, ns, password, rel);
 
   // A change in Vault reaches the Secret through the in-cluster operator.
   await kvPut(env, `${ns}/db`, { password: `${password}-2` });

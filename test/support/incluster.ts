@@ -9,8 +9,10 @@ import { importImage } from "../../src/dev/node/images.ts";
 import { cachedOperatorImage } from "../../src/dev/operator-image.ts";
 import { REPO_ROOT, toolPaths } from "../../src/dev/paths.ts";
 import { CORE } from "../../src/kube/client.ts";
+import { VSO } from "../../src/operator/resources.ts";
 import { type TestEnv, uniqueName } from "./env.ts";
 import { kubectl } from "./kubectl.ts";
+import { decoded, kvPut, vaultRoleFor, waitForSecret } from "./operator.ts";
 
 const execFileP = promisify(execFile);
 export const CHART = join(REPO_ROOT, "deploy", "chart", "vault-secrets-operator");
@@ -190,4 +192,56 @@ export function relocatedInstallManifest(text: string, ns: string, suffix: strin
   const left = JSON.stringify(objects).match(/vault-secrets-operator-system/);
   if (left) throw new Error("install.yaml: a reference to vault-secrets-operator-system was not rewritten");
   return objects;
+}
+
+/** VaultConnection and VaultAuth `default` reaching the environment's OpenBao from a Pod, and a synced KV secret. */
+export async function inClusterStaticSecret(env: TestEnv, ns: string, password: string, rel?: Release) {
+  const role = await vaultRoleFor(env, ns);
+  await env.kube.create(VSO.VaultConnection, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultConnection",
+    metadata: { name: "default" },
+    spec: { address: env.state.node?.vaultAddress },
+  });
+  await env.kube.create(VSO.VaultAuth, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultAuth",
+    metadata: { name: "default" },
+    spec: {
+      vaultConnectionRef: "default",
+      method: "kubernetes",
+      mount: "kubernetes",
+      kubernetes: { role, serviceAccount: "app" },
+    },
+  });
+  await kvPut(env, `${ns}/db`, { password });
+  await env.kube.create(VSO.VaultStaticSecret, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultStaticSecret",
+    metadata: { name: "db" },
+    spec: {
+      vaultAuthRef: "default",
+      mount: "secret",
+      type: "kv-v2",
+      path: `${ns}/db`,
+      refreshAfter: "2s",
+      destination: { name: "db", create: true },
+    },
+  });
+  await inClusterSynced(env, ns, password, 60_000, rel);
+}
+
+/** Waits until the KV secret synced by inClusterStaticSecret holds the password; fails with the operator log. */
+export async function inClusterSynced(
+  env: TestEnv,
+  ns: string,
+  password: string,
+  timeoutMs: number,
+  rel?: Release,
+) {
+  await waitForSecret(env, ns, "db", (s) => decoded(s).password === password, timeoutMs).catch(
+    async (err) => {
+      throw new Error(`${err}\n${rel ? await operatorLog(env, rel) : ""}`);
+    },
+  );
 }
