@@ -3,11 +3,9 @@
 // --max-concurrent-reconciles-vds sets the VaultDynamicSecret workers, the zap
 // flags shape the real process's log, and a bad value stops the process at start.
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import { join } from "node:path";
 import { test } from "node:test";
-import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { VSO } from "../../src/operator/resources.ts";
+import { spawnOperator } from "../support/db.ts";
 import { eventually, isolatedNamespace, type TestEnv, testEnv } from "../support/env.ts";
 import {
   defaultConnectionAndAuth,
@@ -101,27 +99,12 @@ test("--max-concurrent-reconciles-vds sets the VaultDynamicSecret workers, the o
 
 /** Runs `vso run` as a process, collecting what it writes. */
 function runOperator(env: TestEnv, ns: string, args: string[]) {
-  const child = spawn(
-    process.execPath,
-    [
-      "--disable-warning=ExperimentalWarning",
-      join(REPO_ROOT, "src/cli/main.ts"),
-      "run",
-      `--kubeconfig=${env.state.kubeconfig}`,
-      `--operator-namespace=${ns}`,
-      `--watch-namespaces=${ns}`,
-      "--leader-elect=false",
-      "--metrics-bind-address=0",
-      "--health-probe-bind-address=0",
-      ...args,
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawnOperator(env, ns, args, {}, ["ignore", "pipe", "pipe"]);
   const io = { out: "", err: "" };
-  child.stdout.on("data", (d: Buffer) => {
+  child.stdout?.on("data", (d: Buffer) => {
     io.out += d.toString("utf8");
   });
-  child.stderr.on("data", (d: Buffer) => {
+  child.stderr?.on("data", (d: Buffer) => {
     io.err += d.toString("utf8");
   });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));

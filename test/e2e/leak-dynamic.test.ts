@@ -14,11 +14,9 @@
 // 8. allowStaticCreds on a dynamic role: one lease, revoked at once, a
 //    condition naming the field, and no more leases.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { type TestContext, test } from "node:test";
-import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { CORE } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { dbSetup, leaseCount, spawnOperator, vds } from "../support/db.ts";
@@ -340,21 +338,7 @@ test("#8: allowStaticCreds on a dynamic role: condition naming the field, no lea
 /** The operator as a process whose log (stdout, JSON lines) is kept. */
 function operatorWithLog(env: TestEnv, ns: string): { child: ChildProcess; log: () => string } {
   let out = "";
-  const child = spawn(
-    process.execPath,
-    [
-      "--disable-warning=ExperimentalWarning",
-      join(REPO_ROOT, "src/cli/main.ts"),
-      "run",
-      `--kubeconfig=${env.state.kubeconfig}`,
-      `--operator-namespace=${ns}`,
-      `--watch-namespaces=${ns}`,
-      "--metrics-bind-address=0",
-      "--health-probe-bind-address=0",
-      "--leader-elect=false",
-    ],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
+  const child = spawnOperator(env, ns, [], {}, ["ignore", "pipe", "pipe"]);
   child.stdout?.on("data", (b: Buffer) => {
     out += b.toString("utf8");
   });

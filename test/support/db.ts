@@ -1,7 +1,7 @@
 // Database engine fixtures for dynamic-secret tests: a PostgreSQL connection
 // and role per test namespace, a Kubernetes auth role for service account
 // `app`, and helpers to count leases and run the operator as a process.
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type StdioOptions, spawn } from "node:child_process";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { DB_CREATION_STATEMENTS } from "../../src/dev/playground-config.ts";
@@ -75,11 +75,13 @@ export async function leaseCount(env: TestEnv, role: string): Promise<number> {
   return res.json?.data?.keys?.length ?? 0;
 }
 
+/** `vso run` as a process limited to `ns`; stdout is ignored unless `stdio` asks for it (e.g. to read the log). */
 export function spawnOperator(
   env: TestEnv,
   ns: string,
   extraArgs: string[] = [],
   extraEnv: NodeJS.ProcessEnv = {},
+  stdio: StdioOptions = ["ignore", "ignore", "inherit"],
 ): ChildProcess {
   const child = spawn(
     process.execPath,
@@ -97,7 +99,7 @@ export function spawnOperator(
         : ["--leader-elect=false", ...extraArgs]),
     ],
     {
-      stdio: ["ignore", "ignore", "inherit"],
+      stdio,
       env: { ...process.env, OPERATOR_POD_UID: `pod-${Date.now()}`, ...extraEnv },
     },
   );
