@@ -9,7 +9,7 @@ import type { VaultClient } from "../../vault/client.ts";
 import { ConnectionConfigError } from "../../vault/connection.ts";
 import { VaultApiError } from "../../vault/http.ts";
 import { AuthConfigError } from "../../vault/login.ts";
-import type { OperatorContext } from "../context.ts";
+import { errorMessage, type OperatorContext } from "../context.ts";
 import { DestinationError } from "../destination.ts";
 import { RefError, type ResolvedAuth, resolveConnection, resolveVaultAuthFor } from "../refs.ts";
 import { rolloutRestart } from "../rollout.ts";
@@ -45,6 +45,19 @@ export function classify(err: unknown): ErrorClass {
 /** The spec field an error is about, when known. */
 export function errorField(err: unknown): string | undefined {
   return (err as { field?: string }).field;
+}
+
+/** What a failed sync reports: the message (prefixed with the spec field when known) and the Event reason for its class. */
+export function describeFailure(cls: ErrorClass, err: unknown): { message: string; reason: string } {
+  const field = errorField(err);
+  const message = field ? `${field}: ${errorMessage(err)}` : errorMessage(err);
+  const reason =
+    cls === "config"
+      ? EventReason.InvalidConfiguration
+      : cls === "vault"
+        ? EventReason.VaultClientError
+        : EventReason.K8sClientError;
+  return { message, reason };
 }
 
 /** Healthy and Ready conditions for a resource that is (or is not) in good shape. */

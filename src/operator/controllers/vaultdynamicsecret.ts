@@ -69,8 +69,8 @@ import { VSO } from "../resources.ts";
 import { buildSecretData } from "../secret-data.ts";
 import {
   classify,
+  describeFailure,
   type ErrorClass,
-  errorField,
   ownerKeyOfSecretEvent,
   restartWorkloads,
   syncConditions,
@@ -758,14 +758,7 @@ export class VaultDynamicSecretReconciler {
       },
     );
     const cls = errorClass(err);
-    const field = errorField(err);
-    const message = field ? `${field}: ${errorMessage(err)}` : errorMessage(err);
-    const reason =
-      cls === "config"
-        ? EventReason.InvalidConfiguration
-        : cls === "vault"
-          ? EventReason.VaultClientError
-          : EventReason.K8sClientError;
+    const { message, reason } = describeFailure(cls, err);
     ctx.recorder(KIND).warning(vds, reason, `Failed to sync the secret: ${message}`);
     status.conditions = syncConditions(status.conditions, KIND, false, message, vds.metadata.generation);
     await this.commit(vds, k, status).catch((e) =>

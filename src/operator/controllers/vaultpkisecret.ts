@@ -77,8 +77,8 @@ import { VSO } from "../resources.ts";
 import { buildSecretData, fromSecretData } from "../secret-data.ts";
 import {
   classify,
+  describeFailure,
   type ErrorClass,
-  errorField,
   ownerKeyOfSecretEvent,
   restartWorkloads,
   syncConditions,
@@ -463,14 +463,7 @@ export class VaultPKISecretReconciler {
     const status = structuredClone(this.statuses.freshest(k, vps.metadata.uid, vps.status) ?? emptyStatus());
     const generation = vps.metadata.generation ?? 0;
     const cls = errorClass(err);
-    const field = errorField(err);
-    const message = field ? `${field}: ${errorMessage(err)}` : errorMessage(err);
-    const reason =
-      cls === "config"
-        ? EventReason.InvalidConfiguration
-        : cls === "vault"
-          ? EventReason.VaultClientError
-          : EventReason.K8sClientError;
+    const { message, reason } = describeFailure(cls, err);
     ctx.recorder(KIND).warning(vps, reason, `Failed to issue the certificate: ${message}`);
     // The destination keeps whatever it holds; only the status reports the failure.
     const next: VaultPKISecretStatus = {

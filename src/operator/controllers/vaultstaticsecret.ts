@@ -24,7 +24,7 @@ import { VSO } from "../resources.ts";
 import { buildSecretData, fromSecretData } from "../secret-data.ts";
 import {
   classify,
-  errorField,
+  describeFailure,
   isVaultNotFound,
   ownerKeyOfSecretEvent,
   restartWorkloads,
@@ -233,14 +233,7 @@ export class VaultStaticSecretReconciler {
     } catch (err) {
       const cls =
         (err as { vaultNotFound?: boolean }).vaultNotFound || isVaultNotFound(err) ? "vault" : classify(err);
-      const field = errorField(err);
-      const message = field ? `${field}: ${errorMessage(err)}` : errorMessage(err);
-      const reason =
-        cls === "config"
-          ? EventReason.InvalidConfiguration
-          : cls === "vault"
-            ? EventReason.VaultClientError
-            : EventReason.K8sClientError;
+      const { message, reason } = describeFailure(cls, err);
       rec.warning(obj, reason, `Failed to sync the secret: ${message}`);
       const next = {
         ...status,
