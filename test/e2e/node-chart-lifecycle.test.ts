@@ -150,7 +150,7 @@ test(
     const deleted = Date.now();
     await env.kube.delete(CORE.pods, ns, leader);
     const next = await eventually(
-      "the standby taking the Lease",
+      "another replica taking the Lease",
       async () => {
         const h = await leaseHolder(env, ns);
         return h && h !== leader ? h : null;
@@ -160,9 +160,12 @@ test(
     );
     const handover = Date.now() - deleted;
     t.diagnostic(
-      `leader Pod deleted to Lease taken by ${next === standby ? "the standby" : next}: ${handover} ms`,
+      `leader Pod deleted to Lease taken by ${next === standby ? "the standby" : `the new Pod ${next}`}: ${handover} ms`,
     );
-    assert.equal(next, standby, "the other replica took over");
+    // Either surviving replica may win: the standby, or the Pod the ReplicaSet
+    // creates for the deleted one (both poll the released Lease; client-go makes
+    // no promise either). What matters is a prompt handover to a live replica.
+    assert.notEqual(next, leader, "another replica took over");
     assert.ok(handover < 15_000, `handover within 15 s (took ${handover} ms)`);
 
     await eventually(
