@@ -13,6 +13,7 @@
 //   must notice a change it cannot watch may still ask for a recheck with
 //   requeueAfterMs.
 // Outcomes are reported with controller-runtime's result labels.
+import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { type BackoffPolicy, ExponentialBackoff } from "./backoff.ts";
 import { ConfigurationError, TransientError } from "./errors.ts";
@@ -27,7 +28,20 @@ export interface ReconcileResult {
   failure?: "configuration" | "transient";
 }
 
-export type Reconciler = (key: { namespace: string; name: string }) => Promise<ReconcileResult | undefined>;
+/**
+ * What one reconcile gets besides its key: a logger carrying the controller,
+ * the resource and a reconcile ID (controller-runtime's keys), so every line
+ * of one pass can be followed.
+ */
+export interface ReconcileContext {
+  log: Logger;
+  reconcileID: string;
+}
+
+export type Reconciler = (
+  key: { namespace: string; name: string },
+  rc: ReconcileContext,
+) => Promise<ReconcileResult | undefined>;
 
 /** controller-runtime's `result` label of controller_runtime_reconcile_total. */
 export type ReconcileOutcome = "success" | "error" | "requeue" | "requeue_after";
@@ -93,11 +107,14 @@ export class Controller {
       if (key === undefined) return;
       const t0 = performance.now();
       let outcome: ReconcileOutcome = "success";
+      const { namespace, name } = splitKey(key);
+      const reconcileID = randomUUID();
+      const log = this.opts.log.child({ controller: this.name, namespace, name, reconcileID });
       try {
-        const res = await this.opts.reconcile(splitKey(key));
-        outcome = this.settle(key, res ?? {});
+        const res = await this.opts.reconcile({ namespace, name }, { log, reconcileID });
+        outcome = this.settle(key, res ?? {}, log);
       } catch (err) {
-        outcome = this.failed(key, err);
+        outcome = this.failed(key, err, log);
       } finally {
         this.queue.done(key);
         this.opts.onReconcileDone?.(this.name, outcome, (performance.now() - t0) / 1000);
@@ -106,37 +123,34 @@ export class Controller {
   }
 
   /** A reconcile that threw: terminal for a ConfigurationError, backoff for a TransientError, else rate-limited. */
-  private failed(key: string, err: unknown): ReconcileOutcome {
+  private failed(key: string, err: unknown, log: Logger): ReconcileOutcome {
     this.backoff.reset(key);
     if (err instanceof ConfigurationError) {
       this.queue.forget(key);
-      this.opts.log.error(
-        { controller: this.name, key, err: message(err) },
+      log.error(
+        { err: message(err) },
         "reconcile failed on the resource's configuration: waiting for a change",
       );
       return "error";
     }
     if (err instanceof TransientError) {
-      this.opts.log.error({ controller: this.name, key, err: message(err) }, "reconcile failed");
-      return this.settle(key, { failure: "transient" });
+      log.error({ err: message(err) }, "reconcile failed");
+      return this.settle(key, { failure: "transient" }, log);
     }
     const delay = this.queue.addRateLimited(key);
-    this.opts.log.error(
-      { controller: this.name, key, err: message(err), retryInMs: delay },
-      "reconcile failed",
-    );
+    // An unexpected error: its stack is kept (pino's err serializer) to find the bug.
+    log.error({ err, retryInMs: delay }, "reconcile failed");
     return "error";
   }
 
   /** Schedules what comes after one reconcile of `key` and names its outcome. */
-  private settle(key: string, res: ReconcileResult): ReconcileOutcome {
+  private settle(key: string, res: ReconcileResult, log: Logger): ReconcileOutcome {
     const recheck = res.requeueAfterMs !== undefined && res.requeueAfterMs > 0 ? res.requeueAfterMs : 0;
     if (res.failure === "transient") {
       this.queue.forget(key);
       const delay = this.backoff.next(key);
       if (delay === undefined) {
-        this.opts.log.warn(
-          { controller: this.name, key },
+        log.warn(
           "reconcile failing for longer than --backoff-max-elapsed-time: not retrying until the resource changes",
         );
       }

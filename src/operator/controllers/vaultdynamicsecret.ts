@@ -768,7 +768,7 @@ export class VaultDynamicSecretReconciler {
       { controller: CONTROLLER, name: vds.metadata.name ?? "", namespace: vds.metadata.namespace ?? "" },
       0,
     );
-    ctx.log.info({ controller: CONTROLLER, key: k, reason, error: message }, "sync failed");
+    ctx.log.error({ controller: CONTROLLER, key: k, reason, error: message }, "sync failed");
     // The queue owns the retry; pending revocations still bring the resource back when they fall due.
     const pendingAt = nextLookMs(this.now(), undefined, status.pendingRevocations);
     if (cls === "config") {

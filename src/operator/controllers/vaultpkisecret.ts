@@ -478,7 +478,7 @@ export class VaultPKISecretReconciler {
       ctx.log.warn({ key: k, err: errorMessage(e) }, "status update failed"),
     );
     this.setHealthMetric({ namespace: vps.metadata.namespace ?? "", name: vps.metadata.name ?? "" }, false);
-    ctx.log.info({ controller: CONTROLLER, key: k, reason, error: message }, "sync failed");
+    ctx.log.error({ controller: CONTROLLER, key: k, reason, error: message }, "sync failed");
     // The queue owns the retry; pending revocations still bring the resource back when they fall due.
     if (cls === "config")
       return { failure: "configuration", requeueAfterMs: this.nextLook(configErrorRequeue(), next) };

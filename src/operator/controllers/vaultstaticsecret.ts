@@ -248,7 +248,7 @@ export class VaultStaticSecretReconciler {
         { controller: "vaultstaticsecret", name: key.name, namespace: key.namespace },
         0,
       );
-      ctx.log.info({ controller: "vaultstaticsecret", key: k, reason, error: message }, "sync failed");
+      ctx.log.error({ controller: "vaultstaticsecret", key: k, reason, error: message }, "sync failed");
       return cls === "config"
         ? { failure: "configuration", requeueAfterMs: configErrorRequeue() }
         : { failure: "transient" };
