@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { type ChildProcess, spawn } from "node:child_process";
 import { join } from "node:path";
-import { type TestContext, test } from "node:test";
+import { describe, type TestContext, test } from "node:test";
 import { blake2b } from "@noble/hashes/blake2.js";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { CORE, type KubeObject } from "../../src/kube/client.ts";
@@ -206,204 +206,216 @@ async function waitPastExpiry(t: TestContext, expireTime: string) {
   if (wait > 0) await new Promise((r) => setTimeout(r, wait));
 }
 
-test("direct-encrypted: the token is stored encrypted, taken over after SIGKILL, and the lease outlives the old token's TTL", async (t) => {
-  const f = await fixture(t, "cc-enc");
-  const op = operator(t, f, "direct-encrypted");
-  const { creds, leaseId, meta } = await syncedCreds(f);
+// The cases are independent (own namespace, own operator watching only it) and
+// mostly wait for token TTLs to pass, so they run side by side.
+describe("client cache persistence", { concurrency: true }, () => {
+  test("direct-encrypted: the token is stored encrypted, taken over after SIGKILL, and the lease outlives the old token's TTL", async (t) => {
+    const f = await fixture(t, "cc-enc");
+    const op = operator(t, f, "direct-encrypted");
+    const { creds, leaseId, meta } = await syncedCreds(f);
 
-  // (1) The persisted entry: VSO's name and labels, Transit ciphertext, no plaintext token.
-  const name = `vso-cc-${meta.cacheKey}`;
-  const stored = await eventually("the persisted entry", () =>
-    f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name),
-  );
-  const auth = await f.env.kube.get(VSO.VaultAuth, f.ns, "default");
-  const sa = await f.env.kube.get(CORE.serviceaccounts, f.ns, "app");
-  assert.deepEqual(
-    Object.fromEntries(
-      [
-        "app.kubernetes.io/component",
-        "app.kubernetes.io/managed-by",
-        "cacheKey",
-        "auth/UID",
-        "auth/namespace",
-        "provider/UID",
-        "provider/namespace",
-        "encrypted",
-        "vaultTransitRef",
-      ].map((k) => [k, stored.metadata.labels?.[k]]),
-    ),
-    {
-      "app.kubernetes.io/component": "client-cache-storage",
-      "app.kubernetes.io/managed-by": "vso",
-      cacheKey: meta.cacheKey,
-      "auth/UID": auth.metadata.uid,
-      "auth/namespace": f.ns,
-      "provider/UID": sa.metadata.uid,
-      "provider/namespace": f.ns,
-      encrypted: "true",
-      vaultTransitRef: "default",
-    },
-  );
-  const raw = Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8");
-  assert.match(raw, /^vault:v1:/, "data.secret is Transit ciphertext");
-  const entry = await decryptEntry(f, stored);
-  assert.equal(entry.cacheKey, meta.cacheKey);
-  assert.equal(idOf(entry.accessor), meta.id, "the stored token is the one the VaultDynamicSecret used");
-  const everything =
-    JSON.stringify(stored) +
-    Object.values(stored.data ?? {})
-      .map((v) => Buffer.from(v, "base64").toString("latin1"))
-      .join("");
-  assert.ok(entry.token.length > 10 && !everything.includes(entry.token), "no plaintext token in the Secret");
-  assert.ok(!everything.includes(Buffer.from(entry.token).toString("base64")), "nor its base64");
-  const before = await tokenByAccessor(f.env, entry.accessor);
-  assert.equal(before?.creation_ttl, TOKEN_TTL_S);
+    // (1) The persisted entry: VSO's name and labels, Transit ciphertext, no plaintext token.
+    const name = `vso-cc-${meta.cacheKey}`;
+    const stored = await eventually("the persisted entry", () =>
+      f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name),
+    );
+    const auth = await f.env.kube.get(VSO.VaultAuth, f.ns, "default");
+    const sa = await f.env.kube.get(CORE.serviceaccounts, f.ns, "app");
+    assert.deepEqual(
+      Object.fromEntries(
+        [
+          "app.kubernetes.io/component",
+          "app.kubernetes.io/managed-by",
+          "cacheKey",
+          "auth/UID",
+          "auth/namespace",
+          "provider/UID",
+          "provider/namespace",
+          "encrypted",
+          "vaultTransitRef",
+        ].map((k) => [k, stored.metadata.labels?.[k]]),
+      ),
+      {
+        "app.kubernetes.io/component": "client-cache-storage",
+        "app.kubernetes.io/managed-by": "vso",
+        cacheKey: meta.cacheKey,
+        "auth/UID": auth.metadata.uid,
+        "auth/namespace": f.ns,
+        "provider/UID": sa.metadata.uid,
+        "provider/namespace": f.ns,
+        encrypted: "true",
+        vaultTransitRef: "default",
+      },
+    );
+    const raw = Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8");
+    assert.match(raw, /^vault:v1:/, "data.secret is Transit ciphertext");
+    const entry = await decryptEntry(f, stored);
+    assert.equal(entry.cacheKey, meta.cacheKey);
+    assert.equal(idOf(entry.accessor), meta.id, "the stored token is the one the VaultDynamicSecret used");
+    const everything =
+      JSON.stringify(stored) +
+      Object.values(stored.data ?? {})
+        .map((v) => Buffer.from(v, "base64").toString("latin1"))
+        .join("");
+    assert.ok(
+      entry.token.length > 10 && !everything.includes(entry.token),
+      "no plaintext token in the Secret",
+    );
+    assert.ok(!everything.includes(Buffer.from(entry.token).toString("base64")), "nor its base64");
+    const before = await tokenByAccessor(f.env, entry.accessor);
+    assert.equal(before?.creation_ttl, TOKEN_TTL_S);
 
-  // (2) SIGKILL, restart, wait past the old token's TTL.
-  const expiryAtKill = await killAfterRenewal(f, op, entry.accessor);
-  const restartedAt = Date.now();
-  const restarted = operator(t, f, "direct-encrypted");
-  await eventually(
-    "the restarted operator taking the token over",
-    async () => f.logs.join("").includes("restored persisted Vault client"),
-    TOKEN_TTL_S * 1000,
-    100,
-  );
-  t.diagnostic(`token taken over ${Date.now() - restartedAt} ms after the restart`);
-  assert.equal(await metric(f, "vso_client_cache_storage_operations_total", 'operation="restore"'), 1);
-  assert.equal(
-    await metric(f, "vso_client_cache_storage_operations_errors_total", 'operation="restore"'),
-    undefined,
-  );
-  await waitPastExpiry(t, expiryAtKill);
-  const after = await tokenByAccessor(f.env, entry.accessor);
-  assert.ok(after && after.ttl > 0, "the old token is alive: the restarted operator renews it");
-  assert.ok(Date.parse(after.expire_time) > Date.parse(expiryAtKill), "renewed after the restart");
-  const ttl = await leaseAlive(f.env, leaseId);
-  assert.ok(ttl !== undefined && ttl > 0, `lease ${leaseId} is alive (sys/leases/lookup)`);
-  const login = await pgQuery(f.env, creds.username, creds.password, "SELECT 1");
-  assert.ok(login.ok, `the credentials still log in to PostgreSQL: ${login.ok ? "" : login.error}`);
-  const st = await getStatus(f.env, "VaultDynamicSecret", f.ns, "app-db");
-  assert.equal((st.secretLease as { id: string }).id, leaseId, "no new lease was issued");
-  assert.equal(decoded(await f.env.kube.get(CORE.secrets, f.ns, "app-db")).username, creds.username);
-  const kept = await decryptEntry(f, await f.env.kube.get<Entry>(CORE.secrets, f.ns, name));
-  assert.equal(kept.accessor, entry.accessor, "no new login replaced the persisted token");
+    // (2) SIGKILL, restart, wait past the old token's TTL.
+    const expiryAtKill = await killAfterRenewal(f, op, entry.accessor);
+    const restartedAt = Date.now();
+    const restarted = operator(t, f, "direct-encrypted");
+    await eventually(
+      "the restarted operator taking the token over",
+      async () => f.logs.join("").includes("restored persisted Vault client"),
+      TOKEN_TTL_S * 1000,
+      100,
+    );
+    t.diagnostic(`token taken over ${Date.now() - restartedAt} ms after the restart`);
+    assert.equal(await metric(f, "vso_client_cache_storage_operations_total", 'operation="restore"'), 1);
+    assert.equal(
+      await metric(f, "vso_client_cache_storage_operations_errors_total", 'operation="restore"'),
+      undefined,
+    );
+    await waitPastExpiry(t, expiryAtKill);
+    const after = await tokenByAccessor(f.env, entry.accessor);
+    assert.ok(after && after.ttl > 0, "the old token is alive: the restarted operator renews it");
+    assert.ok(Date.parse(after.expire_time) > Date.parse(expiryAtKill), "renewed after the restart");
+    const ttl = await leaseAlive(f.env, leaseId);
+    assert.ok(ttl !== undefined && ttl > 0, `lease ${leaseId} is alive (sys/leases/lookup)`);
+    const login = await pgQuery(f.env, creds.username, creds.password, "SELECT 1");
+    assert.ok(login.ok, `the credentials still log in to PostgreSQL: ${login.ok ? "" : login.error}`);
+    const st = await getStatus(f.env, "VaultDynamicSecret", f.ns, "app-db");
+    assert.equal((st.secretLease as { id: string }).id, leaseId, "no new lease was issued");
+    assert.equal(decoded(await f.env.kube.get(CORE.secrets, f.ns, "app-db")).username, creds.username);
+    const kept = await decryptEntry(f, await f.env.kube.get<Entry>(CORE.secrets, f.ns, name));
+    assert.equal(kept.accessor, entry.accessor, "no new login replaced the persisted token");
 
-  // (3) A persisted token that Vault no longer knows is discarded and replaced by a fresh login.
-  await restarted.kill();
-  await f.env.vault.call("PUT", "auth/token/revoke-accessor", {
-    token: f.env.rootToken,
-    body: { accessor: entry.accessor },
-  });
-  operator(t, f, "direct-encrypted");
-  const replaced = await eventually(
-    "a fresh token in the persisted entry",
-    async () => {
-      const s = await f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name);
-      if (!s) return null;
-      const e = await decryptEntry(f, s);
-      return e.accessor !== entry.accessor ? e : null;
-    },
-    45_000,
-    500,
-  );
-  assert.ok((await tokenByAccessor(f.env, replaced.accessor))?.ttl, "the new token is alive");
-  const replacedToken = (await decryptEntry(f, await f.env.kube.get<Entry>(CORE.secrets, f.ns, name))).token;
-
-  // (4) Deleting the VaultAuth deletes its persisted clients.
-  await f.env.kube.delete(VSO.VaultAuth, f.ns, "default");
-  await eventually(
-    "the persisted entry deleted with its VaultAuth",
-    async () => (await f.env.kube.getOrNull(CORE.secrets, f.ns, name)) === null,
-    20_000,
-  );
-  assertNoTokenInLogs(f, [entry.token, replacedToken]);
-});
-
-test("none: after the same restart the lease dies with the old token", async (t) => {
-  const f = await fixture(t, "cc-none");
-  const op = operator(t, f, "none");
-  const { creds, leaseId, meta } = await syncedCreds(f);
-  const none = await f.env.kube.list(CORE.secrets, f.ns, {
-    labelSelector: "app.kubernetes.io/component=client-cache-storage",
-  });
-  assert.equal(none.items.length, 0, "nothing is persisted");
-  const accessor = await eventually("the operator's token", async () => {
-    const res = await f.env.vault.call<{ data?: { keys?: string[] } }>("LIST", "auth/token/accessors", {
+    // (3) A persisted token that Vault no longer knows is discarded and replaced by a fresh login.
+    await restarted.kill();
+    await f.env.vault.call("PUT", "auth/token/revoke-accessor", {
       token: f.env.rootToken,
+      body: { accessor: entry.accessor },
     });
-    for (const a of res.json?.data?.keys ?? []) if (idOf(a) === meta.id) return a;
-    return null;
+    operator(t, f, "direct-encrypted");
+    const replaced = await eventually(
+      "a fresh token in the persisted entry",
+      async () => {
+        const s = await f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name);
+        if (!s) return null;
+        const e = await decryptEntry(f, s);
+        return e.accessor !== entry.accessor ? e : null;
+      },
+      45_000,
+      500,
+    );
+    assert.ok((await tokenByAccessor(f.env, replaced.accessor))?.ttl, "the new token is alive");
+    const replacedToken = (await decryptEntry(f, await f.env.kube.get<Entry>(CORE.secrets, f.ns, name)))
+      .token;
+
+    // (4) Deleting the VaultAuth deletes its persisted clients.
+    await f.env.kube.delete(VSO.VaultAuth, f.ns, "default");
+    await eventually(
+      "the persisted entry deleted with its VaultAuth",
+      async () => (await f.env.kube.getOrNull(CORE.secrets, f.ns, name)) === null,
+      20_000,
+    );
+    assertNoTokenInLogs(f, [entry.token, replacedToken]);
   });
-  const expiryAtKill = await killAfterRenewal(f, op, accessor);
-  operator(t, f, "none");
-  await waitPastExpiry(t, expiryAtKill);
-  await eventually(
-    "Vault revoking the old token's lease",
-    async () => (await leaseAlive(f.env, leaseId)) === undefined,
-    15_000,
-    500,
-  );
-  const login = await pgQuery(f.env, creds.username, creds.password, "SELECT 1");
-  assert.equal(
-    login.ok,
-    false,
-    "the application's credentials are dead although the operator still tracks the lease",
-  );
-  const st = await getStatus(f.env, "VaultDynamicSecret", f.ns, "app-db");
-  assert.equal((st.secretLease as { id: string }).id, leaseId, "the operator still tracks the revoked lease");
-});
 
-test("direct-unencrypted: the entry is plaintext JSON, taken over after a restart; a tampered entry is discarded", async (t) => {
-  const f = await fixture(t, "cc-plain");
-  const op = operator(t, f, "direct-unencrypted");
-  const { meta } = await syncedCreds(f);
-  const name = `vso-cc-${meta.cacheKey}`;
-  const stored = await eventually("the persisted entry", () =>
-    f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name),
-  );
-  assert.equal(stored.metadata.labels?.encrypted, undefined);
-  const entry = JSON.parse(Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8")) as {
-    token: string;
-    accessor: string;
-  };
-  assert.equal(idOf(entry.accessor), meta.id);
-
-  const expiryAtKill = await killAfterRenewal(f, op, entry.accessor);
-  const restarted = operator(t, f, "direct-unencrypted");
-  await waitPastExpiry(t, expiryAtKill);
-  const after = await tokenByAccessor(f.env, entry.accessor);
-  assert.ok(after && Date.parse(after.expire_time) > Date.parse(expiryAtKill), "renewed after the restart");
-
-  // Tampering breaks the messageMAC: the entry is discarded and a fresh login replaces it.
-  await restarted.kill();
-  const forged = Buffer.from(JSON.stringify({ ...entry, accessor: "forged" })).toString("base64");
-  await f.env.kube.patch(CORE.secrets, f.ns, name, { data: { secret: forged } });
-  operator(t, f, "direct-unencrypted");
-  const replaced = await eventually(
-    "a fresh token in the persisted entry",
-    async () => {
-      const s = await f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name);
-      const e = s && JSON.parse(Buffer.from(s.data?.secret ?? "", "base64").toString("utf8"));
-      return e && e.accessor !== entry.accessor && e.accessor !== "forged" ? e : null;
-    },
-    45_000,
-    500,
-  );
-  assert.ok((await tokenByAccessor(f.env, replaced.accessor))?.ttl, "the new token is alive");
-  assertNoTokenInLogs(f, [entry.token, replaced.token]);
-});
-
-test("direct-encrypted without a VaultAuth labelled for storage encryption: clients work, nothing is written", async (t) => {
-  const f = await fixture(t, "cc-nolabel", { labelTransitAuth: false });
-  operator(t, f, "direct-encrypted");
-  await syncedCreds(f);
-  const stored = await f.env.kube.list(CORE.secrets, f.ns, {
-    labelSelector: "app.kubernetes.io/component=client-cache-storage",
+  test("none: after the same restart the lease dies with the old token", async (t) => {
+    const f = await fixture(t, "cc-none");
+    const op = operator(t, f, "none");
+    const { creds, leaseId, meta } = await syncedCreds(f);
+    const none = await f.env.kube.list(CORE.secrets, f.ns, {
+      labelSelector: "app.kubernetes.io/component=client-cache-storage",
+    });
+    assert.equal(none.items.length, 0, "nothing is persisted");
+    const accessor = await eventually("the operator's token", async () => {
+      const res = await f.env.vault.call<{ data?: { keys?: string[] } }>("LIST", "auth/token/accessors", {
+        token: f.env.rootToken,
+      });
+      for (const a of res.json?.data?.keys ?? []) if (idOf(a) === meta.id) return a;
+      return null;
+    });
+    const expiryAtKill = await killAfterRenewal(f, op, accessor);
+    operator(t, f, "none");
+    await waitPastExpiry(t, expiryAtKill);
+    await eventually(
+      "Vault revoking the old token's lease",
+      async () => (await leaseAlive(f.env, leaseId)) === undefined,
+      15_000,
+      500,
+    );
+    const login = await pgQuery(f.env, creds.username, creds.password, "SELECT 1");
+    assert.equal(
+      login.ok,
+      false,
+      "the application's credentials are dead although the operator still tracks the lease",
+    );
+    const st = await getStatus(f.env, "VaultDynamicSecret", f.ns, "app-db");
+    assert.equal(
+      (st.secretLease as { id: string }).id,
+      leaseId,
+      "the operator still tracks the revoked lease",
+    );
   });
-  assert.equal(stored.items.length, 0, "no entry, in particular no plaintext one");
-  assert.match(
-    f.logs.join(""),
-    /exactly one VaultAuth in namespace \S+ labelled cacheStorageEncryption=true; found 0/,
-  );
+
+  test("direct-unencrypted: the entry is plaintext JSON, taken over after a restart; a tampered entry is discarded", async (t) => {
+    const f = await fixture(t, "cc-plain");
+    const op = operator(t, f, "direct-unencrypted");
+    const { meta } = await syncedCreds(f);
+    const name = `vso-cc-${meta.cacheKey}`;
+    const stored = await eventually("the persisted entry", () =>
+      f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name),
+    );
+    assert.equal(stored.metadata.labels?.encrypted, undefined);
+    const entry = JSON.parse(Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8")) as {
+      token: string;
+      accessor: string;
+    };
+    assert.equal(idOf(entry.accessor), meta.id);
+
+    const expiryAtKill = await killAfterRenewal(f, op, entry.accessor);
+    const restarted = operator(t, f, "direct-unencrypted");
+    await waitPastExpiry(t, expiryAtKill);
+    const after = await tokenByAccessor(f.env, entry.accessor);
+    assert.ok(after && Date.parse(after.expire_time) > Date.parse(expiryAtKill), "renewed after the restart");
+
+    // Tampering breaks the messageMAC: the entry is discarded and a fresh login replaces it.
+    await restarted.kill();
+    const forged = Buffer.from(JSON.stringify({ ...entry, accessor: "forged" })).toString("base64");
+    await f.env.kube.patch(CORE.secrets, f.ns, name, { data: { secret: forged } });
+    operator(t, f, "direct-unencrypted");
+    const replaced = await eventually(
+      "a fresh token in the persisted entry",
+      async () => {
+        const s = await f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name);
+        const e = s && JSON.parse(Buffer.from(s.data?.secret ?? "", "base64").toString("utf8"));
+        return e && e.accessor !== entry.accessor && e.accessor !== "forged" ? e : null;
+      },
+      45_000,
+      500,
+    );
+    assert.ok((await tokenByAccessor(f.env, replaced.accessor))?.ttl, "the new token is alive");
+    assertNoTokenInLogs(f, [entry.token, replaced.token]);
+  });
+
+  test("direct-encrypted without a VaultAuth labelled for storage encryption: clients work, nothing is written", async (t) => {
+    const f = await fixture(t, "cc-nolabel", { labelTransitAuth: false });
+    operator(t, f, "direct-encrypted");
+    await syncedCreds(f);
+    const stored = await f.env.kube.list(CORE.secrets, f.ns, {
+      labelSelector: "app.kubernetes.io/component=client-cache-storage",
+    });
+    assert.equal(stored.items.length, 0, "no entry, in particular no plaintext one");
+    assert.match(
+      f.logs.join(""),
+      /exactly one VaultAuth in namespace \S+ labelled cacheStorageEncryption=true; found 0/,
+    );
+  });
 });
