@@ -9,6 +9,7 @@
 // usage: node scripts/run-tests.ts [--unit-only|--e2e-only] [--no-node] [--keep-env] [file...]
 import { spawn } from "node:child_process";
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { down, up } from "../src/dev/environment.ts";
@@ -20,6 +21,13 @@ import {
   runInNetns,
 } from "../src/dev/node/netns.ts";
 import { cacheDir, REPO_ROOT } from "../src/dev/paths.ts";
+import {
+  type FileDurations,
+  loadDurations,
+  longestFirst,
+  recordDurations,
+  slowest,
+} from "./test-durations.ts";
 
 const { values, positionals } = parseArgs({
   options: {
@@ -59,6 +67,11 @@ else {
   if (!values["e2e-only"]) files.push(...findTests(join(REPO_ROOT, "test", "unit")));
   if (!values["unit-only"]) files.push(...findTests(join(REPO_ROOT, "test", "e2e")));
 }
+// Files start in the order given, `concurrency` at a time: the slowest (as
+// last measured on this machine) go first so that no long file starts last.
+const durationsFile = join(cacheDir(), "test-durations.json");
+const known: FileDurations = loadDurations(durationsFile);
+files = longestFirst(files, known);
 const needsEnv = files.some((f) => f.includes("e2e"));
 const noNodeReason = values["no-node"] ? "--no-node was given" : nodeUnsupportedReason();
 const withNode = needsEnv && !noNodeReason;
@@ -108,6 +121,7 @@ try {
     console.error(`[tests] shared environment up in ${((Date.now() - t0) / 1000).toFixed(1)}s at ${envDir}`);
     env.VSO_TEST_ENV_DIR = envDir;
   }
+  const lines = join(mkdtempSync(join(tmpdir(), "vso-test-durations-")), "durations.jsonl");
   exitCode = await new Promise<number>((resolve) => {
     const child = spawn(
       process.execPath,
@@ -115,6 +129,9 @@ try {
         "--disable-warning=ExperimentalWarning",
         "--test",
         "--test-reporter=spec",
+        "--test-reporter-destination=stdout",
+        `--test-reporter=${join(REPO_ROOT, "scripts", "test-durations-reporter.ts")}`,
+        `--test-reporter-destination=${lines}`,
         `--test-concurrency=${values.concurrency}`,
         ...files,
       ],
@@ -122,6 +139,8 @@ try {
     );
     child.on("exit", (code, signal) => resolve(code ?? (signal ? 1 : 0)));
   });
+  const measured = recordDurations(durationsFile, lines, REPO_ROOT);
+  console.error(`[tests] slowest files (s): ${slowest(measured, 8)}`);
 } catch (err) {
   console.error(`[tests] ${err instanceof Error ? err.message : String(err)}`);
   exitCode = 1;
