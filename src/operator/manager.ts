@@ -7,16 +7,10 @@ import { createServer, type RequestListener, type Server } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import { hostname } from "node:os";
 import type { Logger } from "pino";
-import type {
-  Destination,
-  VaultAuth,
-  VaultAuthGlobal,
-  VaultConnection,
-  VaultStaticSecret,
-} from "../api/index.ts";
+import type { VaultAuth, VaultAuthGlobal, VaultConnection } from "../api/index.ts";
 import { OwnerLabel, OwnerLabelValue } from "../api/index.ts";
 import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
-import { Controller, type ReconcileResult } from "../runtime/controller.ts";
+import { Controller } from "../runtime/controller.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
@@ -24,14 +18,15 @@ import { BackoffRegistry } from "./backoff.ts";
 import { clientCachePersistence } from "./client-cache-store.ts";
 import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
-import { SecretTransformationReconciler } from "./controllers/secrettransformation.ts";
+import { setupSecretTransformation } from "./controllers/secrettransformation.ts";
+import type { Manager, Setup } from "./controllers/setup.ts";
 import { setTemplateRenderer } from "./controllers/transformation.ts";
-import { UNSERVED_KINDS, UnservedKindReconciler } from "./controllers/unserved.ts";
-import { VaultAuthReconciler } from "./controllers/vaultauth.ts";
-import { VaultConnectionReconciler } from "./controllers/vaultconnection.ts";
-import { VaultDynamicSecretReconciler } from "./controllers/vaultdynamicsecret.ts";
-import { VaultPKISecretReconciler } from "./controllers/vaultpkisecret.ts";
-import { VaultStaticSecretReconciler } from "./controllers/vaultstaticsecret.ts";
+import { setupUnservedKinds, UNSERVED_KINDS } from "./controllers/unserved.ts";
+import { setupVaultAuth } from "./controllers/vaultauth.ts";
+import { setupVaultConnection } from "./controllers/vaultconnection.ts";
+import { setupVaultDynamicSecret } from "./controllers/vaultdynamicsecret.ts";
+import { setupVaultPKISecret } from "./controllers/vaultpkisecret.ts";
+import { setupVaultStaticSecret } from "./controllers/vaultstaticsecret.ts";
 import { ensureHmacKey } from "./hmac.ts";
 import { createLogger } from "./logging.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
@@ -39,27 +34,16 @@ import { VSO } from "./resources.ts";
 import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
 import { renderGoTemplates } from "./templates.ts";
 
-/** What a secret kind's reconciler offers the manager. */
-export interface SecretReconciler {
-  controller?: Controller;
-  reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined>;
-  /** An owned Secret changed or was deleted: re-queue its owner unless the change was ours. */
-  onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void;
-}
-
-/** Secret kinds beyond VaultStaticSecret (VaultDynamicSecret, VaultPKISecret), wired as they land. */
-function extraSecretKinds(
-  ctx: OperatorContext,
-): { name: string; informer: MultiInformer<KubeObject>; rec: SecretReconciler }[] {
-  return [
-    { name: "vaultpkisecret", informer: ctx.informers.pkiSecrets, rec: new VaultPKISecretReconciler(ctx) },
-    {
-      name: "vaultdynamicsecret",
-      informer: ctx.informers.dynamicSecrets,
-      rec: new VaultDynamicSecretReconciler(ctx),
-    },
-  ];
-}
+/** Every controller of the operator, each set up by its own module. */
+const SETUPS: Setup[] = [
+  setupVaultConnection,
+  setupVaultAuth,
+  setupSecretTransformation,
+  setupVaultStaticSecret,
+  setupVaultPKISecret,
+  setupVaultDynamicSecret,
+  setupUnservedKinds,
+];
 
 export interface ManagerHandle {
   ctx: OperatorContext;
@@ -186,120 +170,26 @@ export async function startManager(
     lookup,
   };
 
-  const done = (name: string, outcome: string, seconds: number) =>
-    metrics.observeReconcile(name, outcome, seconds);
-  const make = (name: string, reconcile: Controller["opts"]["reconcile"]) => {
-    const workers =
-      name === "vaultdynamicsecret" ? cfg.maxConcurrentReconcilesVds : cfg.maxConcurrentReconciles;
-    metrics.maxConcurrentReconciles.set({ controller: name }, workers);
-    return new Controller({ name, reconcile, workers, log, backoff: cfg.backoff, onReconcileDone: done });
-  };
-  const connRec = new VaultConnectionReconciler(ctx);
-  const authRec = new VaultAuthReconciler(ctx);
-  const stRec = new SecretTransformationReconciler(ctx);
-  const controllers: Record<string, Controller> = {
-    vaultconnection: make("vaultconnection", (k) => connRec.reconcile(k)),
-    vaultauth: make("vaultauth", (k) => authRec.reconcile(k)),
-    secrettransformation: make("secrettransformation", (k) => stRec.reconcile(k)),
-  };
-  // The secret kinds: each owns destination Secrets and is re-queued when one drifts.
-  const secretKinds: { name: string; informer: MultiInformer<KubeObject>; rec: SecretReconciler }[] = [
-    {
-      name: "vaultstaticsecret",
-      informer: informers.staticSecrets,
-      rec: new VaultStaticSecretReconciler(ctx),
+  // The manager only wires: each kind's setup registers its controller and declares its watches.
+  const controllers: Controller[] = [];
+  const mgr: Manager = {
+    ctx,
+    addController(name, reconcile, opts = {}) {
+      const workers = opts.workers ?? cfg.maxConcurrentReconciles;
+      metrics.maxConcurrentReconciles.set({ controller: name }, workers);
+      const c = new Controller({
+        name,
+        reconcile,
+        workers,
+        log,
+        backoff: cfg.backoff,
+        onReconcileDone: (n, outcome, seconds) => metrics.observeReconcile(n, outcome, seconds),
+      });
+      controllers.push(c);
+      return c;
     },
-    ...extraSecretKinds(ctx),
-  ];
-  for (const k of secretKinds) {
-    controllers[k.name] = make(k.name, (key) => k.rec.reconcile(key));
-    k.rec.controller = controllers[k.name];
-  }
-
-  const keyOf = (o: KubeObject) => `${o.metadata.namespace}/${o.metadata.name}`;
-  const generationChanged = (a: KubeObject, b: KubeObject) =>
-    a.metadata.generation !== b.metadata.generation ||
-    a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp ||
-    (a.metadata.finalizers ?? []).length !== (b.metadata.finalizers ?? []).length;
-  const wire = (inf: MultiInformer<KubeObject>, c: Controller, onLabelsToo = false) =>
-    inf.on({
-      add: (o) => c.enqueue(keyOf(o)),
-      update: (a, b) => {
-        const labelsChanged =
-          onLabelsToo &&
-          (JSON.stringify(a.metadata.labels ?? {}) !== JSON.stringify(b.metadata.labels ?? {}) ||
-            JSON.stringify(a.metadata.annotations ?? {}) !== JSON.stringify(b.metadata.annotations ?? {}));
-        if (generationChanged(a, b) || labelsChanged) c.enqueue(keyOf(b));
-      },
-      delete: (o) => c.enqueue(keyOf(o)),
-    });
-  wire(informers.connections as unknown as MultiInformer<KubeObject>, controllers.vaultconnection);
-  wire(informers.auths as unknown as MultiInformer<KubeObject>, controllers.vaultauth);
-  for (const k of secretKinds) wire(k.informer, controllers[k.name], true);
-  wire(informers.secretTransformations, controllers.secrettransformation);
-  for (const kind of UNSERVED_KINDS) {
-    const rec = new UnservedKindReconciler(ctx, kind, informers.unserved[kind]);
-    controllers[kind.toLowerCase()] = make(kind.toLowerCase(), (k) => rec.reconcile(k));
-    wire(informers.unserved[kind], controllers[kind.toLowerCase()]);
-  }
-  // A SecretTransformation that changes (spec or validity) re-syncs the resources that use it.
-  const requeueUsers = (st: KubeObject) => {
-    for (const k of secretKinds) {
-      for (const o of k.informer.list() as unknown as {
-        metadata: KubeObject["metadata"];
-        spec?: { destination?: Destination };
-      }[]) {
-        const refs = o.spec?.destination?.transformation?.transformationRefs ?? [];
-        if (
-          refs.some(
-            (r) =>
-              r.name === st.metadata.name && (r.namespace || o.metadata.namespace) === st.metadata.namespace,
-          )
-        ) {
-          controllers[k.name].enqueueAfter(keyOf(o as KubeObject), Math.random() * 1000, "high");
-        }
-      }
-    }
   };
-  informers.secretTransformations.on({
-    add: requeueUsers,
-    update: (_a, b) => requeueUsers(b),
-    delete: requeueUsers,
-  });
-
-  // A VaultAuth or VaultConnection that appears or changes re-queues the secrets still failing,
-  // so that applying manifests in any order converges without waiting for a backoff.
-  const requeueFailing = () => {
-    for (const k of secretKinds) {
-      for (const v of k.informer.list() as unknown as VaultStaticSecret[]) {
-        const synced = v.status?.conditions?.find((c) => c.type === "SecretSynced");
-        if (synced?.status !== "True") controllers[k.name].enqueue(keyOf(v as unknown as KubeObject));
-      }
-    }
-  };
-  for (const inf of [
-    informers.connections,
-    informers.auths,
-    informers.authGlobals,
-  ] as unknown as MultiInformer<KubeObject>[]) {
-    inf.on({ add: requeueFailing, update: (a, b) => generationChanged(a, b) && requeueFailing() });
-  }
-  informers.authGlobals.on({
-    update: () => {
-      for (const a of informers.auths.list()) {
-        if (a.spec?.vaultAuthGlobalRef) controllers.vaultauth.enqueue(keyOf(a as unknown as KubeObject));
-      }
-    },
-  });
-  // Drift repair: an owned Secret edited or deleted out of band re-queues its owner at once.
-  informers.ownedSecrets.on({
-    update: (_a, b) => {
-      for (const k of secretKinds) k.rec.onOwnedSecretEvent(b, false);
-    },
-    delete: (o) => {
-      for (const k of secretKinds) k.rec.onOwnedSecretEvent(o, true);
-    },
-  });
+  for (const setup of SETUPS) setup(mgr);
 
   const allInformers = [
     ...Object.entries(informers)
@@ -362,9 +252,9 @@ export async function startManager(
     void elector.holdLeadership(opts.onLeadershipLost ?? (() => process.exit(1)));
   }
   await clientCache.start();
-  for (const c of Object.values(controllers)) c.start();
+  for (const c of controllers) c.start();
   const depthTimer = setInterval(() => {
-    for (const c of Object.values(controllers)) metrics.workqueueDepth.set({ name: c.name }, c.queue.len());
+    for (const c of controllers) metrics.workqueueDepth.set({ name: c.name }, c.queue.len());
     metrics.cacheLength.set(clients.size);
   }, 5000);
   depthTimer.unref();
@@ -383,7 +273,7 @@ export async function startManager(
     async stop() {
       clearInterval(depthTimer);
       // The Lease goes only once no reconcile is in flight, so a successor never overlaps with us.
-      await Promise.all(Object.values(controllers).map((c) => c.stop()));
+      await Promise.all(controllers.map((c) => c.stop()));
       await elector?.release();
       await Promise.all(allInformers.map((inf) => inf.stop()));
       clients.close();

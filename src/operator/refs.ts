@@ -8,6 +8,7 @@ import type {
   VaultAuthSpec,
   VaultConnection,
 } from "../api/index.ts";
+import type { ResolvedAuth } from "../vault/resolved-auth.ts";
 
 export class RefError extends Error {
   /** The spec field the problem is about, for conditions and events. */
@@ -39,12 +40,8 @@ function namespaceAllowed(allowed: string[] | undefined, ns: string): boolean {
   return (allowed ?? []).some((a) => a === "*" || a === ns);
 }
 
-/** The VaultAuth spec after merging in its VaultAuthGlobal, plus where it came from. */
-export interface ResolvedAuth {
-  auth: VaultAuth;
-  spec: VaultAuthSpec & { method: NonNullable<VaultAuthSpec["method"]>; mount: string };
-  global?: VaultAuthGlobal;
-}
+// Defined in the Vault layer, which logs in from it; still exported here for the callers that resolve it.
+export type { ResolvedAuth };
 
 export interface ResolvedRefs extends ResolvedAuth {
   connection: VaultConnection;

@@ -7,13 +7,13 @@ import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { VaultConnection } from "../api/index.ts";
 import type { KubeClient } from "../kube/client.ts";
-import type { ResolvedAuth } from "../operator/refs.ts";
 import { type LoginResult, VaultClient } from "./client.ts";
 import { loginPath, shouldPersist } from "./client-cache-entry.ts";
 import type { CacheLog, ClientCacheOrigin, ClientCachePersistence } from "./client-cache-storage.ts";
 import { buildVaultHttp } from "./connection.ts";
 import type { VaultHttp } from "./http.ts";
 import { credentialProvider } from "./login.ts";
+import type { ResolvedAuth } from "./resolved-auth.ts";
 
 export function clientCacheKey(
   method: string,

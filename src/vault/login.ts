@@ -5,7 +5,7 @@
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
 import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
-import type { ResolvedAuth } from "../operator/refs.ts";
+import type { ResolvedAuth } from "./resolved-auth.ts";
 
 export class AuthConfigError extends Error {
   readonly field: string;

@@ -13,6 +13,7 @@ import { VSO } from "../resources.ts";
 import { compileRE2 } from "../secret-data.ts";
 import { validateTemplates } from "../templates.ts";
 import { healthConditions } from "./common.ts";
+import { type Setup, watchOwnKind } from "./setup.ts";
 
 const KIND = "SecretTransformation";
 
@@ -72,3 +73,10 @@ export class SecretTransformationReconciler {
     return undefined;
   }
 }
+
+/** The SecretTransformation controller: its own objects (their users re-sync through their own watches). */
+export const setupSecretTransformation: Setup = (mgr) => {
+  const rec = new SecretTransformationReconciler(mgr.ctx);
+  const c = mgr.addController("secrettransformation", (k) => rec.reconcile(k));
+  watchOwnKind(mgr.ctx.informers.secretTransformations, c);
+};

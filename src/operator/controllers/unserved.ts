@@ -10,6 +10,7 @@ import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import type { OperatorContext } from "../context.ts";
 import { updateStatus } from "../context.ts";
 import { VSO } from "../resources.ts";
+import { type Setup, watchOwnKind } from "./setup.ts";
 
 export const UNSERVED_KINDS = ["HCPAuth", "HCPVaultSecretsApp", "CSISecrets"] as const;
 export type UnservedKind = (typeof UNSERVED_KINDS)[number];
@@ -60,3 +61,13 @@ export class UnservedKindReconciler {
     return undefined;
   }
 }
+
+/** One controller per unserved kind, each on its own objects. */
+export const setupUnservedKinds: Setup = (mgr) => {
+  for (const kind of UNSERVED_KINDS) {
+    const informer = mgr.ctx.informers.unserved[kind];
+    const rec = new UnservedKindReconciler(mgr.ctx, kind, informer);
+    const c = mgr.addController(kind.toLowerCase(), (k) => rec.reconcile(k));
+    watchOwnKind(informer, c);
+  }
+};

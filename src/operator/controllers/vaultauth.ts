@@ -7,6 +7,7 @@ import { ConditionReason, ConditionType, EventReason, Finalizer } from "../../ap
 import type { KubeObject } from "../../kube/client.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { ReconcileResult } from "../../runtime/controller.ts";
+import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { goMarshal } from "../../util/gojson.ts";
 import { configErrorRequeue } from "../backoff.ts";
 import {
@@ -19,6 +20,7 @@ import {
 import { mergeVaultAuthGlobal, RefError, resolveConnection } from "../refs.ts";
 import { VSO } from "../resources.ts";
 import { healthConditions } from "./common.ts";
+import { keyOf, type Setup, watchOwnKind } from "./setup.ts";
 
 const KIND = "VaultAuth";
 const SUPPORTED = ["kubernetes", "jwt", "appRole"];
@@ -112,3 +114,18 @@ export class VaultAuthReconciler {
     return valid ? undefined : { requeueAfterMs: configErrorRequeue() };
   }
 }
+
+/** The VaultAuth controller: its own objects, and those using a VaultAuthGlobal when one changes. */
+export const setupVaultAuth: Setup = (mgr) => {
+  const { informers } = mgr.ctx;
+  const rec = new VaultAuthReconciler(mgr.ctx);
+  const c = mgr.addController("vaultauth", (k) => rec.reconcile(k));
+  watchOwnKind(informers.auths as unknown as MultiInformer<KubeObject>, c);
+  informers.authGlobals.on({
+    update: () => {
+      for (const a of informers.auths.list()) {
+        if (a.spec?.vaultAuthGlobalRef) c.enqueue(keyOf(a as unknown as KubeObject));
+      }
+    },
+  });
+};

@@ -5,6 +5,7 @@ import { ConditionType, EventReason, Finalizer } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { boolStatus, setCondition } from "../../runtime/conditions.ts";
 import type { ReconcileResult } from "../../runtime/controller.ts";
+import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { ConnectionConfigError } from "../../vault/connection.ts";
 import { configErrorRequeue } from "../backoff.ts";
 import {
@@ -16,6 +17,7 @@ import {
 } from "../context.ts";
 import { VSO } from "../resources.ts";
 import { healthConditions } from "./common.ts";
+import { type Setup, watchOwnKind } from "./setup.ts";
 
 const KIND = "VaultConnection";
 
@@ -108,3 +110,10 @@ export class VaultConnectionReconciler {
     return valid ? undefined : { requeueAfterMs: configErrorRequeue() };
   }
 }
+
+/** The VaultConnection controller: its own objects only. */
+export const setupVaultConnection: Setup = (mgr) => {
+  const rec = new VaultConnectionReconciler(mgr.ctx);
+  const c = mgr.addController("vaultconnection", (k) => rec.reconcile(k));
+  watchOwnKind(mgr.ctx.informers.connections as unknown as MultiInformer<KubeObject>, c);
+};

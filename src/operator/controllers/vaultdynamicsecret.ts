@@ -23,7 +23,7 @@ import type { VaultDynamicSecret, VaultDynamicSecretStatus } from "../../api/ind
 import { ConditionType, EventReason, Finalizer, OwnerLabel } from "../../api/index.ts";
 import { CORE, KubeApiError, type KubeObject } from "../../kube/client.ts";
 import { setCondition } from "../../runtime/conditions.ts";
-import type { Controller, ReconcileResult } from "../../runtime/controller.ts";
+import type { ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { parseDuration } from "../../util/duration.ts";
 import type { VaultClient } from "../../vault/client.ts";
@@ -76,6 +76,7 @@ import {
   syncConditions,
   vaultClientFor,
 } from "./common.ts";
+import { type Setup, setupSecretKind } from "./setup.ts";
 import { checkTransformation, renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultDynamicSecret";
@@ -121,7 +122,6 @@ function vaultPath(spec: VaultDynamicSecret["spec"]): string {
 
 export class VaultDynamicSecretReconciler {
   private readonly ctx: OperatorContext;
-  controller?: Controller;
   /** Precise (ms) time of the last sync or renewal per key; status only holds seconds. */
   private readonly renewedAtMs = new Map<string, number>();
   /** Labels+annotations seen per key: a change forces new credentials, as in VSO. */
@@ -143,10 +143,13 @@ export class VaultDynamicSecretReconciler {
     return this.ctx.informers.dynamicSecrets as unknown as MultiInformer<VDSObject>;
   }
 
-  onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void {
-    const ns = secret.metadata.namespace ?? "";
-    const key = ownerKeyOfSecretEvent(this.informer.list(ns), secret, deleted, this.lastSeenRV);
-    if (key) this.controller?.enqueue(key, "high");
+  ownerOfSecretEvent(secret: KubeObject, deleted: boolean): string | undefined {
+    return ownerKeyOfSecretEvent(
+      this.informer.list(secret.metadata.namespace ?? ""),
+      secret,
+      deleted,
+      this.lastSeenRV,
+    );
   }
 
   private forget(k: string): void {
@@ -781,3 +784,11 @@ export class VaultDynamicSecretReconciler {
     return { failure: "transient", requeueAfterMs: pendingAt };
   }
 }
+
+/** The VaultDynamicSecret controller and its watches. */
+export const setupVaultDynamicSecret: Setup = (mgr) => {
+  const rec = new VaultDynamicSecretReconciler(mgr.ctx);
+  setupSecretKind(mgr, CONTROLLER, mgr.ctx.informers.dynamicSecrets, rec, {
+    workers: mgr.ctx.cfg.maxConcurrentReconcilesVds,
+  });
+};

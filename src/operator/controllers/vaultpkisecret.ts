@@ -25,7 +25,7 @@ import type { VaultPKISecret, VaultPKISecretStatus } from "../../api/index.ts";
 import { ConditionType, EventReason, Finalizer, OwnerLabel } from "../../api/index.ts";
 import { CORE, KubeApiError, type KubeObject } from "../../kube/client.ts";
 import { type Condition, setCondition } from "../../runtime/conditions.ts";
-import type { Controller, ReconcileResult } from "../../runtime/controller.ts";
+import type { ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { formatSeconds } from "../../util/duration.ts";
 import type { VaultClient } from "../../vault/client.ts";
@@ -84,6 +84,7 @@ import {
   syncConditions,
   vaultClientFor,
 } from "./common.ts";
+import { type Setup, setupSecretKind } from "./setup.ts";
 import { checkTransformation, renderTransformation } from "./transformation.ts";
 
 // The pure helpers stay importable from here, where callers first found them.
@@ -112,7 +113,6 @@ function emptyStatus(): VaultPKISecretStatus {
 
 export class VaultPKISecretReconciler {
   private readonly ctx: OperatorContext;
-  controller?: Controller;
   private readonly statuses = new StatusMemory<VaultPKISecretStatus>();
   /** resourceVersion of the destination Secret as we last wrote or verified it, per resource key. */
   private readonly lastSeenRV = new Map<string, string>();
@@ -131,11 +131,13 @@ export class VaultPKISecretReconciler {
     return this.ctx.informers.pkiSecrets as unknown as MultiInformer<PKIObject>;
   }
 
-  /** Called for owned-Secret watch events: enqueue the owner unless the event is our own write. */
-  onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void {
-    const ns = secret.metadata.namespace ?? "";
-    const key = ownerKeyOfSecretEvent(this.informer.list(ns), secret, deleted, this.lastSeenRV);
-    if (key) this.controller?.enqueue(key, "high");
+  ownerOfSecretEvent(secret: KubeObject, deleted: boolean): string | undefined {
+    return ownerKeyOfSecretEvent(
+      this.informer.list(secret.metadata.namespace ?? ""),
+      secret,
+      deleted,
+      this.lastSeenRV,
+    );
   }
 
   private forget(k: string): void {
@@ -606,3 +608,9 @@ export class VaultPKISecretReconciler {
     return undefined;
   }
 }
+
+/** The VaultPKISecret controller and its watches. */
+export const setupVaultPKISecret: Setup = (mgr) => {
+  const rec = new VaultPKISecretReconciler(mgr.ctx);
+  setupSecretKind(mgr, CONTROLLER, mgr.ctx.informers.pkiSecrets, rec);
+};

@@ -7,7 +7,7 @@
 import type { VaultStaticSecret, VaultStaticSecretStatus } from "../../api/index.ts";
 import { EventReason, Finalizer, OwnerLabel } from "../../api/index.ts";
 import { CORE, type KubeObject } from "../../kube/client.ts";
-import type { Controller, ReconcileResult } from "../../runtime/controller.ts";
+import type { ReconcileResult } from "../../runtime/controller.ts";
 import { parseDuration } from "../../util/duration.ts";
 import { configErrorRequeue, jitteredRefresh } from "../backoff.ts";
 import {
@@ -31,9 +31,11 @@ import {
   syncConditions,
   vaultClientFor,
 } from "./common.ts";
+import { type Setup, setupSecretKind } from "./setup.ts";
 import { renderTransformation } from "./transformation.ts";
 
 const KIND = "VaultStaticSecret";
+const CONTROLLER = "vaultstaticsecret";
 const DEFAULT_HMAC_REFRESH_MS = 60_000;
 
 export class VaultStaticSecretReconciler {
@@ -41,7 +43,6 @@ export class VaultStaticSecretReconciler {
   /** resourceVersion of the destination Secret as we last wrote or verified it, per VSS key. */
   private readonly lastSeenRV = new Map<string, string>();
   private readonly statuses = new StatusMemory<VaultStaticSecretStatus>();
-  controller?: Controller;
 
   constructor(ctx: OperatorContext) {
     this.ctx = ctx;
@@ -52,11 +53,13 @@ export class VaultStaticSecretReconciler {
       .staticSecrets as unknown as import("../../runtime/multi-informer.ts").MultiInformer<VaultStaticSecret>;
   }
 
-  /** Called for owned-Secret watch events: enqueue the owner unless the event is our own write. */
-  onOwnedSecretEvent(secret: KubeObject, deleted: boolean): void {
-    const ns = secret.metadata.namespace ?? "";
-    const key = ownerKeyOfSecretEvent(this.informer.list(ns), secret, deleted, this.lastSeenRV);
-    if (key) this.controller?.enqueue(key, "high");
+  ownerOfSecretEvent(secret: KubeObject, deleted: boolean): string | undefined {
+    return ownerKeyOfSecretEvent(
+      this.informer.list(secret.metadata.namespace ?? ""),
+      secret,
+      deleted,
+      this.lastSeenRV,
+    );
   }
 
   async reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined> {
@@ -255,3 +258,9 @@ export class VaultStaticSecretReconciler {
     }
   }
 }
+
+/** The VaultStaticSecret controller and its watches. */
+export const setupVaultStaticSecret: Setup = (mgr) => {
+  const rec = new VaultStaticSecretReconciler(mgr.ctx);
+  setupSecretKind(mgr, CONTROLLER, mgr.ctx.informers.staticSecrets, rec);
+};
