@@ -1,8 +1,7 @@
 // Reads the API server's own request counter (apiserver_request_total) from its /metrics, so
 // the API load each operator causes is counted by the server, not by the operator.
-import type { RequestOptions } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
 import { Agent, request } from "undici";
+import { loadConnection } from "../../src/kube/kubeconfig.ts";
 
 /** "VERB resource[/subresource]" -> requests. */
 export type RequestCounts = Record<string, number>;
@@ -17,18 +16,9 @@ export class ApiServerMetrics {
   }
 
   static async load(kubeconfig: string): Promise<ApiServerMetrics> {
-    const kc = new KubeConfig();
-    kc.loadFromFile(kubeconfig);
-    const opts: RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
-    const agent = new Agent({
-      connect: {
-        ca: opts.ca as string | undefined,
-        cert: opts.cert as string | undefined,
-        key: opts.key as string | undefined,
-      },
-    });
-    return new ApiServerMetrics(kc.getCurrentCluster()?.server ?? "", agent);
+    const conn = loadConnection(kubeconfig);
+    const agent = new Agent({ connect: { ca: conn.tls.ca, cert: conn.tls.cert, key: conn.tls.key } });
+    return new ApiServerMetrics(conn.server, agent);
   }
 
   async requestCounts(): Promise<RequestCounts> {
