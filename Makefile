@@ -3,7 +3,7 @@ SHELL := /bin/bash
 NODE = $(shell scripts/deps.sh node-bin)
 NODE_RUN = PATH="$(dir $(NODE)):$$PATH" $(NODE) --disable-warning=ExperimentalWarning
 
-.PHONY: image deps deps-js build generate check-generated lint format test test-unit test-e2e demo down clean-cache
+.PHONY: image deps deps-js build generate check-generated lint format test test-unit test-e2e demo down clean-cache bench
 
 ## deps: install and cache every external piece (Node 24, npm packages, etcd,
 ## kube-apiserver, kube-controller-manager, kubectl, helm, OpenBao, PostgreSQL)
@@ -46,3 +46,9 @@ demo: deps
 
 down:
 	bin/vso dev down
+
+## bench: vso-ts beside HashiCorp VSO and the limit program, a fresh environment per run
+## (BENCH_N=1000 BENCH_OPERATORS=vso-ts,vso BENCH_ROUNDS=2 BENCH_STEADY_S=120; docs/benchmarks.md).
+## Never part of `make test`; builds VSO from the Go module proxy on first use (scripts/build-vso.sh).
+bench: deps-js
+	$(NODE_RUN) bench/harness.ts

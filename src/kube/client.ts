@@ -1,15 +1,13 @@
-// A small generic Kubernetes REST client. @kubernetes/client-node loads the
-// kubeconfig and supplies credentials (client certificates, tokens, exec
-// plugins, in-cluster token refresh); requests go through one pooled undici
-// Agent. It is written by hand because the operator needs every resource kind
+// A small generic Kubernetes REST client. kubeconfig.ts finds the server and
+// the credentials (client certificates, tokens, exec plugins, in-cluster token
+// refresh); requests go through one pooled undici Agent. It is written by hand because the operator needs every resource kind
 // (including our CRDs) through one code path, streaming watches with bookmarks,
 // paged lists, the status subresource and explicit patch content types, which
 // client-node's generic object API (discovery on every new kind, json-patch
 // by default) does not give cleanly.
-import type { RequestOptions } from "node:https";
-import { KubeConfig } from "@kubernetes/client-node";
 import { Agent, type Dispatcher, request } from "undici";
 import { setClampedTimeout } from "../util/timers.ts";
+import { type KubeConnection, loadConnection } from "./kubeconfig.ts";
 import { TokenBucket } from "./token-bucket.ts";
 
 /**
@@ -153,7 +151,7 @@ export interface ListOptions {
 
 export class KubeClient {
   readonly server: string;
-  private readonly kc: KubeConfig;
+  private readonly conn: KubeConnection;
   private readonly newAgent: () => Agent;
   private agent: Agent;
   private readonly limiter?: TokenBucket;
@@ -162,40 +160,33 @@ export class KubeClient {
   /** Requests sent, watches counted once (for tests and diagnostics). */
   requests = 0;
 
-  private constructor(kc: KubeConfig, newAgent: () => Agent, server: string, limiter?: TokenBucket) {
-    this.kc = kc;
+  private constructor(conn: KubeConnection, newAgent: () => Agent, limiter?: TokenBucket) {
+    this.conn = conn;
     this.newAgent = newAgent;
     this.agent = newAgent();
-    this.server = server.replace(/\/+$/, "");
+    this.server = conn.server.replace(/\/+$/, "");
     this.limiter = limiter;
   }
 
-  static async fromKubeConfig(kc: KubeConfig, rateLimit: RateLimitOptions = {}): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error("kubeconfig has no current cluster");
-    const opts: RequestOptions = {};
-    await kc.applyToHTTPSOptions(opts);
+  static fromConnection(conn: KubeConnection, rateLimit: RateLimitOptions = {}): KubeClient {
     const newAgent = () =>
       new Agent({
         connect: {
-          ca: opts.ca as string | Buffer | undefined,
-          cert: opts.cert as string | Buffer | undefined,
-          key: opts.key as string | Buffer | undefined,
-          rejectUnauthorized: opts.rejectUnauthorized ?? true,
-          servername: cluster.tlsServerName,
+          ca: conn.tls.ca,
+          cert: conn.tls.cert,
+          key: conn.tls.key,
+          rejectUnauthorized: conn.tls.rejectUnauthorized,
+          servername: conn.tls.servername,
         },
         connections: 64,
         keepAliveTimeout: 30_000,
       });
-    return new KubeClient(kc, newAgent, cluster.server, limiterFor(rateLimit));
+    return new KubeClient(conn, newAgent, limiterFor(rateLimit));
   }
 
   /** Loads a kubeconfig file, or the default chain (KUBECONFIG, ~/.kube/config, in-cluster). */
   static async load(kubeconfigPath?: string, rateLimit: RateLimitOptions = {}): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    if (kubeconfigPath) kc.loadFromFile(kubeconfigPath);
-    else kc.loadFromDefault();
-    return await KubeClient.fromKubeConfig(kc, rateLimit);
+    return KubeClient.fromConnection(loadConnection(kubeconfigPath), rateLimit);
   }
 
   async close(): Promise<void> {
@@ -256,14 +247,6 @@ export class KubeClient {
     return p;
   }
 
-  private async authHeaders(): Promise<Record<string, string>> {
-    const opts: RequestOptions = { headers: {} };
-    await this.kc.applyToHTTPSOptions(opts);
-    const out: Record<string, string> = {};
-    for (const [k, v] of Object.entries(opts.headers ?? {})) if (typeof v === "string") out[k] = v;
-    return out;
-  }
-
   async raw(
     method: string,
     path: string,
@@ -274,7 +257,7 @@ export class KubeClient {
   ): Promise<unknown> {
     const headers: Record<string, string> = {
       accept: "application/json",
-      ...(await this.authHeaders()),
+      ...(await this.conn.authHeaders()),
       ...extraHeaders,
     };
     let payload: string | undefined;
@@ -429,7 +412,7 @@ export class KubeClient {
     if (opts.timeoutSeconds) q.set("timeoutSeconds", String(opts.timeoutSeconds));
     const headers: Record<string, string> = {
       accept: accept ?? "application/json",
-      ...(await this.authHeaders()),
+      ...(await this.conn.authHeaders()),
     };
     const path = this.path(rt, namespace) + `?${q.toString()}`;
     await this.send(

@@ -1,0 +1,111 @@
+// Starts the operators under test as plain processes against the environment's kubeconfig:
+// vso-ts from this checkout, HashiCorp VSO from the binary scripts/build-vso.sh built.
+import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { request } from "undici";
+import { REPO_ROOT } from "../../src/dev/paths.ts";
+import { freePort } from "../../src/util/net.ts";
+import { OPERATOR_NS } from "./workload.ts";
+
+export type OperatorName = "vso-ts" | "vso" | "vso-tuned";
+
+export interface RunningOperator {
+  name: OperatorName;
+  proc: ChildProcess;
+  pid: number;
+  metricsUrl: string;
+  version: string;
+  args: string[];
+  stop(): Promise<void>;
+}
+
+export function vsoDir(): string {
+  const out = execFileSync(join(REPO_ROOT, "scripts", "build-vso.sh"), {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+  return out.trim().split("\n").at(-1) ?? "";
+}
+
+/** VSO's documented tuning: more concurrent reconciles and a higher kube client rate. */
+export const VSO_TUNING = [
+  "--max-concurrent-reconciles=100",
+  "--kube-client-qps=200",
+  "--kube-client-burst=400",
+];
+
+export async function startOperator(
+  name: OperatorName,
+  kubeconfig: string,
+  logFile: string,
+  nodeFlags: string[] = [],
+): Promise<RunningOperator> {
+  const port = await freePort();
+  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  let cmd: string;
+  let args: string[];
+  let version: string;
+  const env: NodeJS.ProcessEnv = { ...process.env, KUBECONFIG: kubeconfig, OPERATOR_NAMESPACE: OPERATOR_NS };
+  for (const k of Object.keys(env)) if (k.startsWith("VAULT_") || k.startsWith("BAO_")) delete env[k];
+  if (name === "vso-ts") {
+    cmd = process.execPath;
+    args = [
+      ...nodeFlags,
+      "--disable-warning=ExperimentalWarning",
+      join(REPO_ROOT, "src", "cli", "main.ts"),
+      "run",
+      `--kubeconfig=${kubeconfig}`,
+      `--operator-namespace=${OPERATOR_NS}`,
+      "--leader-elect=false",
+      `--metrics-bind-address=127.0.0.1:${port}`,
+      "--health-probe-bind-address=0",
+    ];
+    version = `vso-ts ${execFileSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()} (node ${process.versions.node})`;
+  } else {
+    const dir = vsoDir();
+    cmd = join(dir, "bin", "manager");
+    args = [
+      "--leader-elect=false",
+      `--metrics-bind-address=127.0.0.1:${port}`,
+      `--health-probe-bind-address=127.0.0.1:${await freePort()}`,
+      ...(name === "vso-tuned" ? VSO_TUNING : []),
+    ];
+    version = `HashiCorp VSO ${dir.split("vso-").at(-1)}`;
+  }
+  const log = createWriteStream(logFile);
+  const proc = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  proc.stdout?.pipe(log);
+  proc.stderr?.pipe(log);
+  if (!proc.pid) throw new Error(`could not start ${name}`);
+  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  return {
+    name,
+    proc,
+    pid: proc.pid,
+    metricsUrl,
+    version,
+    args,
+    async stop() {
+      if (proc.exitCode === null) proc.kill("SIGTERM");
+      const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+}
+
+/** Heap in use as the operator itself reports it (Node's V8 heap, or Go's heap alloc). */
+export async function heapUsedMiB(metricsUrl: string): Promise<number | undefined> {
+  try {
+    const res = await request(metricsUrl, { headersTimeout: 5000, bodyTimeout: 5000 });
+    const text = await res.body.text();
+    for (const name of ["nodejs_heap_size_used_bytes", "go_memstats_heap_alloc_bytes"]) {
+      const m = new RegExp(`^${name}(?:\\{[^}]*\\})? ([0-9.e+]+)`, "m").exec(text);
+      if (m) return Number(m[1]) / 2 ** 20;
+    }
+  } catch {
+    /* not answering yet */
+  }
+  return undefined;
+}

@@ -1,0 +1,241 @@
+// Writes a benchmark's results: bench/results/<date>-<N>.json with every figure, and the
+// table and SVG chart of docs/benchmarks.md (between its per-N markers; the prose around
+// them is written by hand).
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { REPO_ROOT } from "../../src/dev/paths.ts";
+
+export interface OperatorRun {
+  operator: string;
+  version: string;
+  args: string[];
+  round: number;
+  n: number;
+  loadAverage: { start: number[]; end: number[] };
+  coldSyncS: number;
+  firstSecretS: number;
+  peakRssMiB: number;
+  rssAfterSyncMiB: number;
+  steadyRssMiB: number;
+  rssEndMiB: number;
+  heapAfterSyncMiB?: number;
+  heapSteadyMiB?: number;
+  cpuSyncS: number;
+  cpuSteadyS: number;
+  cpuTotalS: number;
+  vault: { sync: Record<string, number>; steady: Record<string, number> };
+  steady: { windowS: number; secretWrites: number; kvReadsPerSecretPerRefresh: number; logins: number };
+  propagation: {
+    changes: number;
+    complete: boolean;
+    observed: number;
+    p50S: number;
+    p99S: number;
+    maxS: number;
+  };
+  api: {
+    sync: Record<string, number>;
+    syncTotal: number;
+    steady: Record<string, number>;
+    steadyTotal: number;
+  };
+  durationS: number;
+}
+
+export interface LimitResult {
+  concurrency: number;
+  n: number;
+  totalS: number;
+  perSecond: number;
+  peakRssMiB: number;
+  cpuS: number;
+  loadAverage: { start: number[]; end: number[] };
+}
+
+export interface Report {
+  n: number;
+  steadyS: number;
+  refreshS: number;
+  runs: OperatorRun[];
+  limit: LimitResult[];
+  machine: Record<string, unknown>;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return Number.NaN;
+  const m = Math.floor(s.length / 2);
+  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
+}
+
+interface Row {
+  label: string;
+  get: (r: OperatorRun) => number;
+  digits: number;
+  /** The limit program's value, when it has one. */
+  limit?: (l: LimitResult) => number;
+}
+
+const ROWS: Row[] = [
+  { label: "cold sync (s)", get: (r) => r.coldSyncS, digits: 1, limit: (l) => l.totalS },
+  {
+    label: "sync throughput (Secrets/s)",
+    get: (r) => r.n / r.coldSyncS,
+    digits: 0,
+    limit: (l) => l.perSecond,
+  },
+  { label: "peak RSS (MiB)", get: (r) => r.peakRssMiB, digits: 0, limit: (l) => l.peakRssMiB },
+  { label: "RSS after sync (MiB)", get: (r) => r.rssAfterSyncMiB, digits: 0 },
+  { label: "steady RSS, mean (MiB)", get: (r) => r.steadyRssMiB, digits: 0 },
+  { label: "RSS at the end (MiB)", get: (r) => r.rssEndMiB, digits: 0 },
+  { label: "heap used after sync (MiB)", get: (r) => r.heapAfterSyncMiB ?? Number.NaN, digits: 0 },
+  { label: "CPU during sync (s)", get: (r) => r.cpuSyncS, digits: 1, limit: (l) => l.cpuS },
+  { label: "CPU in steady state (s)", get: (r) => r.cpuSteadyS, digits: 1 },
+  { label: "CPU, whole run (s)", get: (r) => r.cpuTotalS, digits: 1 },
+  { label: "sync: Vault logins", get: (r) => r.vault.sync.login ?? 0, digits: 0 },
+  { label: "sync: Vault KV reads", get: (r) => r.vault.sync["kv-read"] ?? 0, digits: 0 },
+  { label: "sync: API requests", get: (r) => r.api.syncTotal, digits: 0 },
+  { label: "steady: Secret writes", get: (r) => r.steady.secretWrites, digits: 0 },
+  {
+    label: "steady: KV reads per secret per refresh",
+    get: (r) => r.steady.kvReadsPerSecretPerRefresh,
+    digits: 2,
+  },
+  { label: "steady: Vault logins", get: (r) => r.steady.logins, digits: 0 },
+  { label: "steady: API requests", get: (r) => r.api.steadyTotal, digits: 0 },
+  { label: "propagation p50 (s)", get: (r) => r.propagation.p50S, digits: 1 },
+  { label: "propagation p99 (s)", get: (r) => r.propagation.p99S, digits: 1 },
+];
+
+const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : "–");
+
+export function summarize(report: Report) {
+  const ops = [...new Set(report.runs.map((r) => r.operator))];
+  const best = [...report.limit].sort((a, b) => a.totalS - b.totalS)[0];
+  const med = (op: string, row: Row) => median(report.runs.filter((r) => r.operator === op).map(row.get));
+  return { ops, best, med };
+}
+
+function table(report: Report): string {
+  const { ops, best, med } = summarize(report);
+  const hasPeer = ops.includes("vso-ts") && ops.includes("vso");
+  const head = [
+    "measure",
+    ...ops,
+    ...(best ? [`limit (c=${best.concurrency})`] : []),
+    ...(hasPeer ? ["vso-ts / VSO"] : []),
+  ];
+  const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
+  for (const row of ROWS) {
+    const vals = ops.map((o) => med(o, row));
+    const cells = [row.label, ...vals.map((v) => fmt(v, row.digits))];
+    if (best) cells.push(row.limit ? fmt(row.limit(best), row.digits) : "");
+    if (hasPeer) {
+      const a = med("vso-ts", row);
+      const b = med("vso", row);
+      cells.push(b !== 0 && Number.isFinite(a / b) ? (a / b).toFixed(2) : "");
+    }
+    lines.push(`| ${cells.join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
+function runsTable(report: Report): string {
+  const lines = [
+    "| run | operator | load avg (start → end) | cold sync (s) | peak RSS (MiB) | CPU (s) | p99 (s) |",
+    "|---|---|---|---|---|---|---|",
+  ];
+  report.runs.forEach((r, i) => {
+    lines.push(
+      `| ${i + 1} | ${r.operator} | ${r.loadAverage.start[0].toFixed(1)} → ${r.loadAverage.end[0].toFixed(1)} | ${r.coldSyncS.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.cpuTotalS.toFixed(1)} | ${r.propagation.p99S.toFixed(1)} |`,
+    );
+  });
+  for (const l of report.limit) {
+    lines.push(
+      `| limit | c=${l.concurrency} | ${l.loadAverage.start[0].toFixed(1)} → ${l.loadAverage.end[0].toFixed(1)} | ${l.totalS.toFixed(1)} | ${l.peakRssMiB.toFixed(0)} | ${l.cpuS.toFixed(1)} | |`,
+    );
+  }
+  return lines.join("\n");
+}
+
+const COLORS: Record<string, string> = {
+  "vso-ts": "#2b7bb9",
+  vso: "#e07b39",
+  "vso-tuned": "#c4a000",
+  limit: "#6a9a3a",
+};
+
+/** Grouped bars, one panel per measure, drawn by hand (no plotting library). */
+export function svgChart(report: Report): string {
+  const { ops, best, med } = summarize(report);
+  const panels = [ROWS[0], ROWS[2], ROWS[9]];
+  const W = 240;
+  const H = 220;
+  const top = 40;
+  const base = 180;
+  const series = [...ops, ...(best ? ["limit"] : [])];
+  const parts: string[] = [];
+  panels.forEach((row, p) => {
+    const x0 = 20 + p * (W + 20);
+    const vals = series.map((s) =>
+      s === "limit" ? (row.limit && best ? row.limit(best) : Number.NaN) : med(s, row),
+    );
+    const max = Math.max(...vals.filter(Number.isFinite), 1);
+    parts.push(`<text x="${x0 + W / 2}" y="24" text-anchor="middle" font-weight="bold">${row.label}</text>`);
+    parts.push(`<line x1="${x0}" y1="${base}" x2="${x0 + W}" y2="${base}" stroke="#333"/>`);
+    const bw = Math.min(50, (W - 20) / series.length - 10);
+    series.forEach((s, i) => {
+      const v = vals[i];
+      if (!Number.isFinite(v)) return;
+      const h = ((base - top) * v) / max;
+      const x = x0 + 10 + i * (bw + 10);
+      parts.push(
+        `<rect x="${x}" y="${(base - h).toFixed(1)}" width="${bw}" height="${h.toFixed(1)}" fill="${COLORS[s] ?? "#888"}"/>`,
+      );
+      parts.push(
+        `<text x="${x + bw / 2}" y="${(base - h - 4).toFixed(1)}" text-anchor="middle">${fmt(v, row.digits)}</text>`,
+      );
+      parts.push(`<text x="${x + bw / 2}" y="${base + 16}" text-anchor="middle">${s}</text>`);
+    });
+  });
+  const width = 20 + panels.length * (W + 20);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<rect width="100%" height="100%" fill="white"/>`,
+    ...parts,
+    `<text x="${width - 10}" y="${H - 8}" text-anchor="end" fill="#666">N = ${report.n} VaultStaticSecrets; medians of ${Math.max(...ops.map((o) => report.runs.filter((r) => r.operator === o).length))} runs</text>`,
+    "</svg>",
+    "",
+  ].join("\n");
+}
+
+export function writeReport(report: Report): string {
+  const date = new Date().toISOString().slice(0, 10);
+  const dir = join(REPO_ROOT, "bench", "results");
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${date}-${report.n}.json`);
+  writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), ...report }, null, 2)}\n`);
+  const svgName = `benchmarks-${report.n}.svg`;
+  writeFileSync(join(REPO_ROOT, "docs", svgName), svgChart(report));
+  const section = [
+    `<!-- bench:${report.n}:begin (written by bench/harness.ts from bench/results/${date}-${report.n}.json) -->`,
+    `### N = ${report.n} (${date})`,
+    "",
+    `![vso-ts vs VSO vs the limit at N = ${report.n}](${svgName})`,
+    "",
+    "Medians per operator; the ratio column divides vso-ts by VSO (below 1: vso-ts uses less).",
+    "",
+    table(report),
+    "",
+    "Every run, in the order they ran:",
+    "",
+    runsTable(report),
+    `<!-- bench:${report.n}:end -->`,
+  ].join("\n");
+  const doc = join(REPO_ROOT, "docs", "benchmarks.md");
+  let text = existsSync(doc) ? readFileSync(doc, "utf8") : "# Benchmarks\n\n## Results\n\n";
+  const re = new RegExp(`<!-- bench:${report.n}:begin[\\s\\S]*?<!-- bench:${report.n}:end -->`);
+  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(doc, text);
+  return file;
+}

@@ -1,0 +1,112 @@
+// Watches the destination Secrets of the bench namespaces and tells when each holds the data
+// expected of it: the cold sync ends when all do, a change has propagated when its Secret
+// shows the new value. It also counts every write to a destination Secret (steady state: 0).
+import { CORE, type KubeClient, type KubeObject } from "../../src/kube/client.ts";
+import { NAMESPACES } from "./workload.ts";
+
+interface SecretObj extends KubeObject {
+  data?: Record<string, string>;
+}
+
+const benchNs = new Set(NAMESPACES);
+
+export class SecretWatch {
+  /** namespace/name -> expected username/password. */
+  private readonly expected = new Map<string, Record<string, string>>();
+  private readonly correct = new Set<string>();
+  /** When each key last became correct (ms). */
+  readonly correctAt = new Map<string, number>();
+  writes = 0;
+  private readonly abort = new AbortController();
+  private waiters: (() => void)[] = [];
+  private loop?: Promise<void>;
+  private rv = "";
+
+  private readonly kube: KubeClient;
+
+  constructor(kube: KubeClient) {
+    this.kube = kube;
+  }
+
+  expect(namespace: string, name: string, data: Record<string, string>): void {
+    const k = `${namespace}/${name}`;
+    this.expected.set(k, data);
+    this.correct.delete(k);
+    this.correctAt.delete(k);
+  }
+
+  get correctCount(): number {
+    return this.correct.size;
+  }
+
+  async start(): Promise<void> {
+    const list = await this.kube.list<SecretObj>(CORE.secrets);
+    for (const s of list.items) this.observe(s);
+    this.rv = list.metadata.resourceVersion ?? "";
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (!this.abort.signal.aborted) {
+      try {
+        await this.kube.watch(
+          CORE.secrets,
+          undefined,
+          { resourceVersion: this.rv, allowWatchBookmarks: true, timeoutSeconds: 3600 },
+          (ev) => {
+            if (ev.object.metadata.resourceVersion) this.rv = ev.object.metadata.resourceVersion;
+            if (ev.type === "ADDED" || ev.type === "MODIFIED") {
+              if (benchNs.has(ev.object.metadata.namespace ?? "")) this.writes++;
+              this.observe(ev.object as SecretObj);
+            }
+          },
+          this.abort.signal,
+        );
+      } catch {
+        if (this.abort.signal.aborted) return;
+        await new Promise((r) => setTimeout(r, 200));
+      }
+    }
+  }
+
+  private observe(s: SecretObj): void {
+    const k = `${s.metadata.namespace}/${s.metadata.name}`;
+    const want = this.expected.get(k);
+    if (!want) return;
+    const ok = Object.entries(want).every(
+      ([f, v]) => s.data?.[f] !== undefined && Buffer.from(s.data[f], "base64").toString("utf8") === v,
+    );
+    if (ok && !this.correct.has(k)) {
+      this.correct.add(k);
+      this.correctAt.set(k, Date.now());
+      if (this.correct.size === this.expected.size) for (const w of this.waiters.splice(0)) w();
+    } else if (!ok) {
+      this.correct.delete(k);
+    }
+  }
+
+  /** Resolves when every expected Secret holds its data; rejects after timeoutMs. */
+  async allCorrect(timeoutMs: number): Promise<void> {
+    if (this.correct.size === this.expected.size) return;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      new Promise<void>((resolve) => this.waiters.push(resolve)),
+      new Promise<void>((_, reject) => {
+        timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `only ${this.correct.size}/${this.expected.size} Secrets correct after ${timeoutMs} ms`,
+              ),
+            ),
+          timeoutMs,
+        );
+      }),
+    ]).finally(() => clearTimeout(timer));
+  }
+
+  async stop(): Promise<void> {
+    this.abort.abort();
+    await this.loop?.catch(() => {});
+  }
+}

@@ -1,0 +1,150 @@
+// The benchmark's workload on a fresh environment: N KV v2 secrets, one Kubernetes auth role
+// for the ServiceAccount `bench` of every namespace, the default VaultConnection and VaultAuth
+// in the operator namespace, and N VaultStaticSecrets over 10 namespaces.
+import { randomBytes } from "node:crypto";
+import { CORE, isAlreadyExists, type KubeClient } from "../../src/kube/client.ts";
+import type { VaultHttp } from "../../src/vault/http.ts";
+
+export const OPERATOR_NS = "vso-bench";
+export const NAMESPACES = Array.from({ length: 10 }, (_, i) => `bench-${i}`);
+export const SA = "bench";
+export const ROLE = "bench";
+
+export interface Item {
+  namespace: string;
+  name: string;
+  path: string;
+  data: Record<string, string>;
+}
+
+export function items(n: number, prefix = "s"): Item[] {
+  return Array.from({ length: n }, (_, i) => ({
+    namespace: NAMESPACES[i % NAMESPACES.length],
+    name: `${prefix}-${i}`,
+    path: `bench/${prefix}-${i}`,
+    data: { username: `user-${i}`, password: randomBytes(12).toString("hex") },
+  }));
+}
+
+/** Runs fn over xs with at most `concurrency` in flight. */
+export async function pool<T>(xs: T[], concurrency: number, fn: (x: T, i: number) => Promise<void>) {
+  let next = 0;
+  const worker = async () => {
+    while (next < xs.length) {
+      const i = next++;
+      await fn(xs[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, xs.length) }, worker));
+}
+
+async function ensure(
+  kube: KubeClient,
+  rt: (typeof CORE)[keyof typeof CORE],
+  ns: string | undefined,
+  obj: unknown,
+) {
+  try {
+    await kube.create(rt, ns, obj);
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+  }
+}
+
+export async function setupAuth(kube: KubeClient, vault: VaultHttp, rootToken: string): Promise<void> {
+  for (const ns of [OPERATOR_NS, ...NAMESPACES]) {
+    await ensure(kube, CORE.namespaces, undefined, { metadata: { name: ns } });
+    await ensure(kube, CORE.serviceaccounts, ns, { metadata: { name: SA } });
+  }
+  await vault.call("PUT", `sys/policies/acl/${ROLE}`, {
+    token: rootToken,
+    body: { policy: 'path "secret/data/bench/*" { capabilities = ["read"] }' },
+  });
+  await vault.call("POST", `auth/kubernetes/role/${ROLE}`, {
+    token: rootToken,
+    body: {
+      bound_service_account_names: [SA],
+      bound_service_account_namespaces: [OPERATOR_NS, ...NAMESPACES],
+      policies: [ROLE],
+      ttl: "1h",
+    },
+  });
+}
+
+/** The default VaultConnection and VaultAuth in the operator namespace (used by every namespace). */
+export async function createConnectionAndAuth(kube: KubeClient, vaultAddress: string): Promise<void> {
+  const api = "secrets.hashicorp.com/v1beta1";
+  await kube.create(
+    {
+      group: "secrets.hashicorp.com",
+      version: "v1beta1",
+      plural: "vaultconnections",
+      kind: "VaultConnection",
+      namespaced: true,
+    },
+    OPERATOR_NS,
+    {
+      apiVersion: api,
+      kind: "VaultConnection",
+      metadata: { name: "default" },
+      spec: { address: vaultAddress },
+    },
+  );
+  await kube.create(
+    {
+      group: "secrets.hashicorp.com",
+      version: "v1beta1",
+      plural: "vaultauths",
+      kind: "VaultAuth",
+      namespaced: true,
+    },
+    OPERATOR_NS,
+    {
+      apiVersion: api,
+      kind: "VaultAuth",
+      metadata: { name: "default" },
+      spec: { method: "kubernetes", mount: "kubernetes", kubernetes: { role: ROLE, serviceAccount: SA } },
+    },
+  );
+}
+
+export async function putKv(
+  vault: VaultHttp,
+  rootToken: string,
+  list: Item[],
+  concurrency = 16,
+): Promise<void> {
+  await pool(list, concurrency, async (it) => {
+    await vault.call("POST", `secret/data/${it.path}`, { token: rootToken, body: { data: it.data } });
+  });
+}
+
+export const VSS = {
+  group: "secrets.hashicorp.com",
+  version: "v1beta1",
+  plural: "vaultstaticsecrets",
+  kind: "VaultStaticSecret",
+  namespaced: true,
+} as const;
+
+export async function createStaticSecrets(
+  kube: KubeClient,
+  list: Item[],
+  refreshAfter: string,
+  concurrency = 16,
+) {
+  await pool(list, concurrency, async (it) => {
+    await kube.create(VSS, it.namespace, {
+      apiVersion: "secrets.hashicorp.com/v1beta1",
+      kind: "VaultStaticSecret",
+      metadata: { name: it.name },
+      spec: {
+        type: "kv-v2",
+        mount: "secret",
+        path: it.path,
+        refreshAfter,
+        destination: { name: it.name, create: true },
+      },
+    });
+  });
+}
