@@ -1,205 +1,68 @@
-// `vso demo` on the local node: the walkthrough for real. The operator image
-// is loaded into the node, the chart is installed with `helm install
-// vault-secrets-operator ... --namespace vault-secrets-operator-system
-// --create-namespace` as the walkthrough does, the playground's OpenBao is the
-// Service `vault` in namespace `vault` and its PostgreSQL the Service
-// `postgres`, the walkthrough's manifests are applied as written, its `myapp`
-// Deployment logs in to PostgreSQL with the dynamic credentials, and a
-// rotation replaces its Pod.
-import { execFile } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { setTimeout as sleep } from "node:timers/promises";
-import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
-import { exposeInCluster } from "./cluster-services.ts";
-import type { DevState } from "./environment.ts";
-import { importImage } from "./node/images.ts";
-import { NODE_IP } from "./node/netns.ts";
-import { cachedOperatorImage } from "./operator-image.ts";
-import { REPO_ROOT, toolPaths } from "./paths.ts";
+// `vso demo` on the local node: the walkthrough for real. The playground is
+// prepared as the walkthrough expects it (Vault as vault-0, PostgreSQL as the
+// Service postgres, the chart in the Helm repository `hashicorp`), then the
+// runner docs/walkthrough/walkthrough.sh plays its commands one after the
+// other, as written apart from the blocks it lists: helm installs vso-ts, the
+// manifests are applied, myapp logs in to PostgreSQL with dynamic credentials,
+// a rotation replaces its Pod, the troubleshooting commands answer and the
+// metrics are read with a service account's token.
+import { existsSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { type DevState, defaultStateDir } from "./environment.ts";
+import { toolPaths } from "./paths.ts";
+import { CHART_REPO_URL } from "./walkthrough/chart-repo.ts";
+import { preparePlayground } from "./walkthrough/playground.ts";
+import { playWalkthrough } from "./walkthrough/runner.ts";
+import { runTool } from "./walkthrough/tools.ts";
 
-export const CHART_DIR = join(REPO_ROOT, "deploy", "chart", "vault-secrets-operator");
 export const OPERATOR_NAMESPACE = "vault-secrets-operator-system";
-/** The address the walkthrough's VaultConnection uses, as written. */
-export const IN_CLUSTER_VAULT = "http://vault.vault.svc.cluster.local:8200";
 /** Where the walkthrough's manifests in deploy/examples take the Vault address. */
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder in the manifests, not a template literal
 export const VAULT_ADDR_PLACEHOLDER = "${VAULT_ADDR}";
-const WALKTHROUGH_DIR = join(REPO_ROOT, "deploy", "examples", "walkthrough");
-const MANIFESTS = [
-  "vault-connection.yaml",
-  "vault-auth.yaml",
-  "static-secret-example.yaml",
-  "static-secret-fields.yaml",
-  "dynamic-secret-example.yaml",
-  "myapp-deployment.yaml",
-];
 
-interface PodLike extends KubeObject {
-  status?: { phase?: string; containerStatuses?: { ready?: boolean }[] };
+/** Marks an environment the walkthrough has been played in: it cannot be played twice. */
+function playedMark(state: DevState): string {
+  return join(state.dir, "walkthrough-played");
 }
 
-async function tool(state: DevState, bin: string, args: string[], stdin?: string): Promise<string> {
-  const env = { ...process.env, KUBECONFIG: state.kubeconfig };
-  return await new Promise((resolve, reject) => {
-    const child = execFile(
-      bin,
-      args,
-      { env, maxBuffer: 16 << 20, timeout: 300_000 },
-      (err, stdout, stderr) =>
-        err
-          ? reject(new Error(`${bin.split("/").pop()} ${args.join(" ")}: ${stderr || err.message}`))
-          : resolve(stdout),
-    );
-    if (stdin !== undefined) child.stdin?.end(stdin);
-  });
+export function walkthroughPlayed(state: DevState): boolean {
+  return existsSync(playedMark(state));
 }
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
-    await sleep(500);
-  }
-}
-
-async function runningPod(
-  kube: KubeClient,
-  ns: string,
-  app: string,
-  not?: string,
-): Promise<string | undefined> {
-  const list = await kube.list<PodLike>(CORE.pods, ns, { labelSelector: `app=${app}` });
-  const live = list.items.filter((p) => !p.metadata.deletionTimestamp);
-  const ready = live.filter(
-    (p) => p.status?.phase === "Running" && p.status.containerStatuses?.every((c) => c.ready),
-  );
-  if (live.length !== 1 || ready.length !== 1) return undefined;
-  const name = ready[0].metadata.name;
-  return name !== not ? name : undefined;
-}
-
-export async function demoOnNode(state: DevState, log: (l: string) => void): Promise<string> {
-  const node = state.node;
-  if (!node) throw new Error("the environment has no node");
-  const { kubectl, helm, ctr } = toolPaths();
-  const kube = await KubeClient.load(state.kubeconfig);
-  try {
-    const img = await cachedOperatorImage();
-    importImage(ctr, node.containerdSocket, img.file);
-    log(`operator image ${img.name} loaded into the node`);
-
-    await exposeInCluster(kube, {
-      namespace: "vault",
-      name: "vault",
-      port: 8200,
-      targetIp: NODE_IP,
-      targetPort: Number(new URL(state.vault.address).port),
-    });
-    await exposeInCluster(kube, {
-      namespace: "default",
-      name: "postgres",
-      port: 5432,
-      targetIp: NODE_IP,
-      targetPort: state.postgres.port,
-    });
-    log("OpenBao is the Service vault.vault (8200), PostgreSQL the Service postgres (5432)");
-
-    const installed = await tool(state, helm, ["list", "-n", OPERATOR_NAMESPACE, "-q"]);
-    if (!installed.split("\n").includes("vault-secrets-operator")) {
-      log("helm install vault-secrets-operator --namespace vault-secrets-operator-system --create-namespace");
-      await tool(state, helm, [
-        "install",
-        "vault-secrets-operator",
-        CHART_DIR,
-        "--namespace",
-        OPERATOR_NAMESPACE,
-        "--create-namespace",
-        "--wait",
-        "--timeout",
-        "3m",
-      ]);
-    }
-
-    for (const f of MANIFESTS) {
-      const text = readFileSync(join(WALKTHROUGH_DIR, f), "utf8").replaceAll(
-        VAULT_ADDR_PLACEHOLDER,
-        IN_CLUSTER_VAULT,
-      );
-      await tool(state, kubectl, ["apply", "-f", "-"], text);
-    }
-    log("applied the walkthrough's manifests; waiting for the Secrets and the app");
-    for (const name of ["myapp-database", "api-keys", "myapp-db-dynamic"]) {
-      await until(
-        `Secret default/${name}`,
-        async () => (await kube.getOrNull(CORE.secrets, "default", name)) ?? undefined,
-        120_000,
-      );
-    }
-    const first = await until("a running myapp Pod", () => runningPod(kube, "default", "myapp"), 120_000);
-    const logs = await until(
-      "myapp's SELECT version() output",
-      async () => {
-        const out = await tool(state, kubectl, ["logs", "-n", "default", `pod/${first}`]);
-        return /PostgreSQL 15/.test(out) ? out : undefined;
-      },
-      60_000,
-    );
-    const version =
-      logs
-        .split("\n")
-        .find((l) => /PostgreSQL 15/.test(l))
-        ?.trim() ?? "";
-    const user = async () => {
-      const s = await kube.get<KubeObject & { data?: Record<string, string> }>(
-        CORE.secrets,
-        "default",
-        "myapp-db-dynamic",
-      );
-      return Buffer.from(s.data?.username ?? "", "base64").toString();
-    };
-    const user1 = await user();
-
-    // Rotate now rather than at the lease's max TTL: a spec change makes the operator fetch new
-    // credentials, revoke the old lease and restart myapp, as the renewal cycle would.
-    log("rotating the dynamic credentials (spec change) and waiting for myapp's new Pod");
-    await tool(state, kubectl, [
-      "patch",
-      "vaultdynamicsecret",
-      "myapp-db-creds",
-      "--type=merge",
-      "-p",
-      '{"spec":{"renewalPercent":66}}',
-    ]);
-    const second = await until(
-      "myapp's replacement Pod",
-      () => runningPod(kube, "default", "myapp", first),
-      180_000,
-    );
-    const user2 = await user();
-    return [
-      "The walkthrough runs on a real node (kubelet, containerd) with vso-ts installed by Helm:",
-      "",
-      ...(await tool(state, kubectl, ["get", "pods", "-n", OPERATOR_NAMESPACE]))
-        .trimEnd()
-        .split("\n")
-        .map((l) => `    ${l}`),
-      "",
-      `  myapp (${first}) logged in to PostgreSQL as ${user1}:`,
-      `    ${version}`,
-      `  rotated: new user ${user2}, myapp replaced by ${second}`,
-      "",
-      '  Next, from this shell (or eval "$(bin/vso dev env)" first):',
-      "    bin/vso dev exec -- kubectl get pods -n vault-secrets-operator-system",
-      "    bin/vso dev exec -- kubectl logs -n vault-secrets-operator-system deployment/vault-secrets-operator-controller-manager",
-      "    bin/vso dev exec -- kubectl logs deployment/myapp",
-      "    bin/vso dev exec -- kubectl describe vaultstaticsecret myapp-database-secret",
-      "    bin/vso dev exec -- kubectl get vaultdynamicsecret myapp-db-creds -o jsonpath='{.status.secretLease}'",
-      "    bin/vso dev exec -- kubectl get secret myapp-db-dynamic -o jsonpath='{.data.username}' | base64 -d",
-    ].join("\n");
-  } finally {
-    await kube.close();
-  }
+export async function demoOnNode(
+  state: DevState,
+  log: (l: string) => void,
+  out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
+): Promise<string> {
+  if (!state.node) throw new Error("the environment has no node");
+  await preparePlayground(state, log);
+  writeFileSync(playedMark(state), new Date().toISOString());
+  log("playing docs/walkthrough/walkthrough.sh, the walkthrough's commands in order");
+  const t0 = Date.now();
+  await playWalkthrough(state, out);
+  const secs = Math.round((Date.now() - t0) / 1000);
+  const pods = await runTool(state, toolPaths().kubectl, ["get", "pods", "-A", "-o", "wide"]);
+  const flag = state.dir === resolve(defaultStateDir()) ? "" : ` --dir ${state.dir}`;
+  return [
+    `The walkthrough ran to its end in ${secs}s on a real node (kubelet, containerd), every command`,
+    "as written except the blocks docs/walkthrough/walkthrough.sh lists with their reasons.",
+    "",
+    ...pods
+      .trimEnd()
+      .split("\n")
+      .map((l) => `    ${l}`),
+    "",
+    `  Type the walkthrough's commands yourself (docs/quickstart.md), from docs/walkthrough:`,
+    `    bin/vso dev exec${flag} -- bash        # a shell where kubectl, helm and curl reach the cluster`,
+    "    kubectl logs deployment/myapp",
+    "    kubectl exec -n vault vault-0 -- vault read auth/kubernetes/role/myapp-role",
+    "    kubectl exec -n vault vault-0 -- vault list sys/leases/lookup/database/creds/myapp-db-role",
+    "    kubectl get vaultdynamicsecret myapp-db-creds -o jsonpath='{.status.secretLease}'",
+    `    helm search repo hashicorp                # the chart, served at ${CHART_REPO_URL}`,
+    "  Metrics need a token (the bare `curl -k https://localhost:8443/metrics` is refused):",
+    "    kubectl port-forward -n vault-secrets-operator-system svc/vault-secrets-operator-controller-manager-metrics-service 8443:8443 &",
+    '    curl -sk -H "Authorization: Bearer $(kubectl create token metrics-reader -n vault-secrets-operator-system)" https://localhost:8443/metrics',
+    "",
+    `  Stop it and remove all state:  bin/vso dev down${flag}`,
+  ].join("\n");
 }

@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { CORE, KubeClient } from "../kube/client.ts";
 import { freePort } from "../util/net.ts";
-import { demoOnNode, VAULT_ADDR_PLACEHOLDER } from "./demo-node.ts";
+import { demoOnNode, VAULT_ADDR_PLACEHOLDER, walkthroughPlayed } from "./demo-node.ts";
 import { type DevState, defaultStateDir, readState, stateFile, summary, up } from "./environment.ts";
 import { REPO_ROOT, toolPaths } from "./paths.ts";
 import { isAlive, startDaemon, trackedProcesses } from "./processes.ts";
@@ -76,9 +76,11 @@ export async function demo(
 ): Promise<string> {
   const existing = existsSync(stateFile(dir)) ? readState(dir) : undefined;
   if (opts.withNode) {
-    // A running environment without a node cannot grow one: start afresh.
-    const state = existing?.node ? existing : await up({ dir, log, withNode: true });
-    return `${summary(state)}\n\n${await demoOnNode(state, log)}`;
+    // A running environment without a node cannot grow one, and the walkthrough plays once
+    // (its `helm install` and `vault secrets enable` would find their work done): start afresh.
+    const reuse = existing?.node && !walkthroughPlayed(existing);
+    const state = reuse ? existing : await up({ dir, log, withNode: true });
+    return await demoOnNode(state, log);
   }
   const state = existing ?? (await up({ dir, log }));
   const metricsPort = await ensureOperator(state, log);

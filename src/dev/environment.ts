@@ -257,6 +257,18 @@ export async function up(opts: UpOptions = {}): Promise<DevState> {
   }
 }
 
+/**
+ * The environment's own helm configuration, cache and data (its `hashicorp`
+ * repository among them), so the user's ~/.config/helm is never touched.
+ */
+export function helmDirs(dir: string): Record<string, string> {
+  return {
+    HELM_CONFIG_HOME: join(dir, "helm", "config"),
+    HELM_CACHE_HOME: join(dir, "helm", "cache"),
+    HELM_DATA_HOME: join(dir, "helm", "data"),
+  };
+}
+
 /** The variables a shell or a command needs to use the environment. */
 export function envVars(state: DevState): Record<string, string> {
   const tools = toolPaths();
@@ -277,6 +289,7 @@ export function envVars(state: DevState): Record<string, string> {
     PGUSER: state.postgres.user,
     PGPASSWORD: state.postgres.password,
     PGDATABASE: state.postgres.database,
+    ...(state.node ? helmDirs(state.dir) : {}),
     PATH: `${pathDirs.join(":")}:${process.env.PATH ?? "/usr/bin:/bin"}`,
   };
 }

@@ -23,6 +23,8 @@ export const BUSYBOX_IMAGE = "docker.io/library/busybox:1.35";
 export const NODE_IMAGE = "vso-dev.local/node:24";
 /** The walkthrough's app image name; here busybox's shell with PostgreSQL 15's psql from this machine. */
 export const PSQL_IMAGE = "docker.io/library/postgres:15-alpine";
+/** The playground's in-cluster Vault: OpenBao's binary, also named `vault`, with busybox's shell. */
+export const OPENBAO_IMAGE = "vso-dev.local/openbao:2";
 
 const PASSWD = "root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/false\n";
 const GROUP = "root:x:0:\nnogroup:x:65534:\n";
@@ -75,6 +77,26 @@ export function psqlImage(psql: string, busybox = "/bin/busybox"): ImageSpec {
     ],
     env: ["PATH=/usr/local/bin:/bin", "PGCONNECT_TIMEOUT=5"],
     cmd: ["sh"],
+  };
+}
+
+/**
+ * OpenBao as the walkthrough's `vault-0` runs it: the statically linked `bao`
+ * binary this machine already has, `vault` as a second name for it (so
+ * `kubectl exec -n vault vault-0 -- vault ...` works as written) and a shell
+ * for `kubectl exec -it vault-0 -- sh`. Its entrypoint is the server.
+ */
+export function openbaoImage(bao: string, busybox = "/bin/busybox"): ImageSpec {
+  return {
+    name: OPENBAO_IMAGE,
+    entries: [
+      ...busyboxImage(busybox).entries,
+      fileEntry("bin/bao", bao),
+      { path: "bin/vault", type: "symlink", linkTarget: "bao" },
+    ],
+    env: ["PATH=/bin", "HOME=/tmp"],
+    entrypoint: ["/bin/bao"],
+    cmd: ["server", "-dev"],
   };
 }
 
