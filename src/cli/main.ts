@@ -1,5 +1,6 @@
 // The vso command line: `vso dev up|down|env|exec` (local environment), `vso
-// demo` (the playground), `vso run` (the operator) and `vso render`. Each
+// demo` (the playground), `vso run` (the operator), `vso render` and `vso
+// doctor`. Each
 // command's module is loaded only when it runs, so the operator never loads
 // the development environment's code.
 
@@ -22,6 +23,9 @@ commands:
                        --watch-namespaces)
   render -f MANIFEST --data DATA.json [--metadata META.json] [--show-values] [-o text|json|yaml]
                        render a resource's transformation offline, as the operator would write it
+  doctor [KIND] [NAMESPACE/NAME] [-o text|json] [--issue] [--vault-address URL] [--metrics-url URL]
+                       walk the chain for one resource (or check the operator) and print each step
+                       with the fix; also \`kubectl vso doctor\` (bin/kubectl-vso); see \`vso doctor -h\`
   help                 this text`;
 
 /** `vso dev` and `vso demo` drive a local environment from a source checkout; the operator image leaves them out. */
@@ -47,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
       return await (await import("./run.ts")).runCommand(rest);
     case "render":
       return await (await import("./render.ts")).renderCommand(rest);
+    case "doctor":
+      return await (await import("./doctor.ts")).doctorCommand(rest);
     case "demo":
       return await (await devModule()).devCommand(["demo", ...rest]);
     case undefined:

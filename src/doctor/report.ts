@@ -1,0 +1,90 @@
+// What `vso doctor` reports: an ordered list of steps, each passed, failed,
+// warned (checked as far as the doctor's own access allows) or skipped (an
+// earlier step failed, or the step does not apply), with the exact fix for a
+// failure. Rendered for people (✓/✗) or as JSON for scripts.
+
+export type StepStatus = "pass" | "fail" | "warn" | "skip";
+
+export interface Step {
+  /** Stable identifier for scripts and tests, e.g. "vault-login". */
+  id: string;
+  /** What was checked, in a few words. */
+  title: string;
+  status: StepStatus;
+  /** What was found (never a secret value). */
+  detail: string;
+  /** For a failure (or a warning): what to change, as precisely as the doctor can say it. */
+  fix?: string;
+}
+
+export interface Report {
+  /** "VaultStaticSecret app/db", or "operator" for the operator-wide checks. */
+  target: string;
+  steps: Step[];
+}
+
+export const pass = (id: string, title: string, detail: string): Step => ({
+  id,
+  title,
+  status: "pass",
+  detail,
+});
+export const fail = (id: string, title: string, detail: string, fix: string): Step => ({
+  id,
+  title,
+  status: "fail",
+  detail,
+  fix,
+});
+export const warn = (id: string, title: string, detail: string, fix?: string): Step => ({
+  id,
+  title,
+  status: "warn",
+  detail,
+  ...(fix ? { fix } : {}),
+});
+export const skip = (id: string, title: string, detail: string): Step => ({
+  id,
+  title,
+  status: "skip",
+  detail,
+});
+
+/** Exit code 0 only when no step failed. */
+export function reportOk(report: Report): boolean {
+  return report.steps.every((s) => s.status !== "fail");
+}
+
+const MARK: Record<StepStatus, string> = { pass: "✓", fail: "✗", warn: "!", skip: "-" };
+
+function indent(text: string, prefix: string): string {
+  return text
+    .split("\n")
+    .map((l) => prefix + l)
+    .join("\n");
+}
+
+export function renderHuman(report: Report): string {
+  const lines = [`vso doctor: ${report.target}`, ""];
+  const width = Math.max(...report.steps.map((s) => s.title.length), 10);
+  for (const s of report.steps) {
+    lines.push(`${MARK[s.status]} ${s.title.padEnd(width)}  ${s.detail.split("\n")[0]}`);
+    const rest = s.detail.split("\n").slice(1).join("\n");
+    if (rest) lines.push(indent(rest, `  ${" ".repeat(width)}  `));
+    if (s.fix && s.status !== "pass")
+      lines.push(indent(s.fix, "    fix: ").replace(/\n {4}fix: /g, "\n         "));
+  }
+  const failed = report.steps.filter((s) => s.status === "fail").length;
+  const warned = report.steps.filter((s) => s.status === "warn").length;
+  lines.push("");
+  lines.push(
+    failed === 0
+      ? `all ${report.steps.filter((s) => s.status === "pass").length} checks passed${warned ? ` (${warned} warning${warned > 1 ? "s" : ""})` : ""}`
+      : `${failed} check${failed > 1 ? "s" : ""} failed`,
+  );
+  return lines.join("\n");
+}
+
+export function renderJson(report: Report): string {
+  return JSON.stringify({ target: report.target, ok: reportOk(report), steps: report.steps }, null, 2);
+}
