@@ -13,7 +13,7 @@ import { REPO_ROOT } from "../src/dev/paths.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { VaultHttp } from "../src/vault/http.ts";
 import { ApiServerMetrics, diffRequests, total } from "./lib/apiserver-metrics.ts";
-import { heapUsedMiB, type OperatorName, startOperator, vsoDir } from "./lib/operators.ts";
+import { bundleVsoTs, heapUsedMiB, type OperatorName, startOperator, vsoDir } from "./lib/operators.ts";
 import { loadAverage, ProcSampler, readProc } from "./lib/proc-sampler.ts";
 import { type LimitResult, type OperatorRun, writeReport } from "./lib/report.ts";
 import { SecretWatch } from "./lib/secret-watch.ts";
@@ -26,7 +26,7 @@ const OPERATORS = (process.env.BENCH_OPERATORS ?? "vso-ts,vso")
   .map((s) => s.trim()) as OperatorName[];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const STEADY_S = Number(process.env.BENCH_STEADY_S ?? 120);
-const CHANGES = Math.min(100, N);
+const CHANGES = Math.min(Number(process.env.BENCH_CHANGES ?? 100), N);
 const REFRESH_S = 60;
 const LIMIT_CONCURRENCY = (process.env.BENCH_LIMIT_CONCURRENCY ?? "8,32,128")
   .split(",")
@@ -100,6 +100,10 @@ async function runOperator(name: OperatorName, round: number): Promise<OperatorR
       const api1 = await api.requestCounts();
       const vault1 = proxy.snapshot();
       const heapAfterSyncMiB = await heapUsedMiB(op.metricsUrl);
+      // With --heapsnapshot-signal=SIGUSR2 in BENCH_VSOTS_NODE_FLAGS: one snapshot after the sync, one at the end.
+      const snapshot = () =>
+        NODE_FLAGS.some((f) => f.startsWith("--heapsnapshot-signal")) && op.proc.kill("SIGUSR2");
+      snapshot();
 
       // Steady state: nothing changes in Vault; only refreshes should happen.
       await sleep(5000);
@@ -122,6 +126,7 @@ async function runOperator(name: OperatorName, round: number): Promise<OperatorR
       const windowS = (s1.t - s0.t) / 1000;
       const steadyVault = diffCounts(s1.vault, s0.vault);
       const heapSteadyMiB = await heapUsedMiB(op.metricsUrl);
+      snapshot();
 
       // Change propagation: CHANGES secrets get a new value in Vault.
       say(`propagation of ${CHANGES} changes`);
@@ -268,6 +273,7 @@ async function runLimit(): Promise<LimitResult[]> {
 async function main() {
   mkdirSync(LOG_DIR, { recursive: true });
   if (OPERATORS.some((o) => o !== "vso-ts")) vsoDir();
+  if (OPERATORS.includes("vso-ts")) bundleVsoTs(LOG_DIR);
   const runs: OperatorRun[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const name of OPERATORS) runs.push(await runOperator(name, round));

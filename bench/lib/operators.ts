@@ -2,11 +2,14 @@
 // vso-ts from this checkout, HashiCorp VSO from the binary scripts/build-vso.sh built.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { createWriteStream } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { request } from "undici";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { freePort } from "../../src/util/net.ts";
 import { OPERATOR_NS } from "./workload.ts";
+
+/** The vso-ts checkout to run (BENCH_VSOTS_ROOT: e.g. an older commit, for before/after). */
+const VSO_TS_ROOT = process.env.BENCH_VSOTS_ROOT ?? REPO_ROOT;
 
 export type OperatorName = "vso-ts" | "vso" | "vso-tuned";
 
@@ -20,6 +23,27 @@ export interface RunningOperator {
   stop(): Promise<void>;
 }
 
+/**
+ * vso-ts as its image ships it: the one-file esbuild bundle the Dockerfile builds (running the
+ * TypeScript sources directly would add Node's type stripper and ~100 module records).
+ */
+let bundled: string | undefined;
+export function bundleVsoTs(dir: string): string {
+  if (bundled) return bundled;
+  const out = join(dir, "vso-ts.mjs");
+  execFileSync(
+    process.execPath,
+    [
+      "--disable-warning=ExperimentalWarning",
+      "-e",
+      `import(${JSON.stringify(join(VSO_TS_ROOT, "src", "dev", "operator-image.ts"))}).then(async (m) => require("node:fs").writeFileSync(${JSON.stringify(out)}, await m.bundleOperator()))`,
+    ],
+    { stdio: "inherit" },
+  );
+  bundled = out;
+  return out;
+}
+
 export function vsoDir(): string {
   const out = execFileSync(join(REPO_ROOT, "scripts", "build-vso.sh"), {
     encoding: "utf8",
@@ -28,7 +52,7 @@ export function vsoDir(): string {
   return out.trim().split("\n").at(-1) ?? "";
 }
 
-/** VSO's documented tuning: more concurrent reconciles and a higher kube client rate. */
+/** VSO's documented tuning: a higher Kubernetes client rate (--max-concurrent-reconciles already defaults to 100). */
 export const VSO_TUNING = [
   "--max-concurrent-reconciles=100",
   "--kube-client-qps=200",
@@ -50,18 +74,16 @@ export async function startOperator(
   for (const k of Object.keys(env)) if (k.startsWith("VAULT_") || k.startsWith("BAO_")) delete env[k];
   if (name === "vso-ts") {
     cmd = process.execPath;
-    args = [
-      ...nodeFlags,
-      "--disable-warning=ExperimentalWarning",
-      join(REPO_ROOT, "src", "cli", "main.ts"),
+    args = [...nodeFlags, "--disable-warning=ExperimentalWarning", bundleVsoTs(dirname(logFile))];
+    args.push(
       "run",
       `--kubeconfig=${kubeconfig}`,
       `--operator-namespace=${OPERATOR_NS}`,
       "--leader-elect=false",
       `--metrics-bind-address=127.0.0.1:${port}`,
       "--health-probe-bind-address=0",
-    ];
-    version = `vso-ts ${execFileSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()} (node ${process.versions.node})`;
+    );
+    version = `vso-ts ${process.env.BENCH_VSOTS_LABEL ?? execFileSync("git", ["-C", REPO_ROOT, "rev-parse", "--short", "HEAD"], { encoding: "utf8" }).trim()} (node ${process.versions.node})`;
   } else {
     const dir = vsoDir();
     cmd = join(dir, "bin", "manager");
@@ -74,7 +96,8 @@ export async function startOperator(
     version = `HashiCorp VSO ${dir.split("vso-").at(-1)}`;
   }
   const log = createWriteStream(logFile);
-  const proc = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+  // Heap snapshots and CPU profiles (BENCH_VSOTS_NODE_FLAGS) land beside the log.
+  const proc = spawn(cmd, args, { env, cwd: dirname(logFile), stdio: ["ignore", "pipe", "pipe"] });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
   if (!proc.pid) throw new Error(`could not start ${name}`);

@@ -7,7 +7,11 @@
 // - reconnects with jittered exponential backoff after errors;
 // - ends each watch after a jittered server timeout, and relists when a watch
 //   has been silent (no events and no bookmarks) for too long (watchdog);
-// - can watch metadata only (PartialObjectMetadata), e.g. for Secrets.
+// - can watch metadata only (PartialObjectMetadata), e.g. for Secrets;
+// - keeps a projection, not the whole object: managedFields and kubectl's
+//   last-applied-configuration (a second copy of the object) are dropped;
+// - indexes its store by namespace, so a per-namespace list costs the size of
+//   that namespace rather than of the whole cache.
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeApiError, type KubeClient, type KubeObject, type ResourceType } from "../kube/client.ts";
 
@@ -21,7 +25,7 @@ export interface InformerOptions {
   watchdogMs?: number;
   /** Server-side watch timeout range in seconds; a random value in it is used per watch. */
   watchTimeoutSeconds?: [number, number];
-  /** Strip managedFields from cached objects to save memory. */
+  /** Strip managedFields and kubectl's last-applied-configuration from cached objects to save memory. */
   stripManagedFields?: boolean;
   onError?: (err: unknown) => void;
 }
@@ -31,6 +35,9 @@ export interface InformerHandlers<T extends KubeObject> {
   update?: (oldObj: T, newObj: T) => void;
   delete?: (obj: T) => void;
 }
+
+/** kubectl apply's copy of the whole applied object: nothing here reads it. */
+const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
 const METADATA_ACCEPT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
 const METADATA_LIST_ACCEPT = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
@@ -49,6 +56,8 @@ export class Informer<T extends KubeObject = KubeObject> {
   > &
     InformerOptions;
   private readonly store = new Map<string, T>();
+  /** The same objects by namespace ("" for cluster-scoped ones). */
+  private readonly byNamespace = new Map<string, Map<string, T>>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private resourceVersion = "";
   private abort = new AbortController();
@@ -82,8 +91,33 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    const all = [...this.store.values()];
-    return namespace === undefined ? all : all.filter((o) => o.metadata.namespace === namespace);
+    if (namespace === undefined) return [...this.store.values()];
+    const inNs = this.byNamespace.get(namespace);
+    return inNs ? [...inNs.values()] : [];
+  }
+
+  /** The namespace this informer is limited to, if any. */
+  get namespace(): string | undefined {
+    return this.opts.namespace;
+  }
+
+  private put(key: string, obj: T): void {
+    this.store.set(key, obj);
+    const ns = obj.metadata.namespace ?? "";
+    let inNs = this.byNamespace.get(ns);
+    if (!inNs) {
+      inNs = new Map();
+      this.byNamespace.set(ns, inNs);
+    }
+    inNs.set(key, obj);
+  }
+
+  private remove(key: string, obj: T): void {
+    this.store.delete(key);
+    const ns = obj.metadata.namespace ?? "";
+    const inNs = this.byNamespace.get(ns);
+    inNs?.delete(key);
+    if (inNs?.size === 0) this.byNamespace.delete(ns);
   }
 
   hasSynced(): boolean {
@@ -158,13 +192,13 @@ export class Informer<T extends KubeObject = KubeObject> {
     // Replace the store, emitting the differences.
     for (const [key, old] of this.store) {
       if (!seen.has(key)) {
-        this.store.delete(key);
+        this.remove(key, old);
         this.emit("delete", old);
       }
     }
     for (const [key, obj] of seen) {
       const old = this.store.get(key);
-      this.store.set(key, obj);
+      this.put(key, obj);
       if (!old) this.emit("add", obj);
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("update", obj, old);
     }
@@ -220,10 +254,10 @@ export class Informer<T extends KubeObject = KubeObject> {
           const key = objectKey(obj);
           const old = this.store.get(key);
           if (ev.type === "DELETED") {
-            this.store.delete(key);
+            this.remove(key, old ?? obj);
             this.emit("delete", old ?? obj);
           } else {
-            this.store.set(key, obj);
+            this.put(key, obj);
             if (old) this.emit("update", obj, old);
             else this.emit("add", obj);
           }
@@ -244,7 +278,14 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private normalize(obj: T): T {
-    if (this.opts.stripManagedFields && obj.metadata?.managedFields) delete obj.metadata.managedFields;
+    if (this.opts.stripManagedFields && obj.metadata) {
+      delete obj.metadata.managedFields;
+      const ann = obj.metadata.annotations;
+      if (ann && LAST_APPLIED in ann) {
+        delete ann[LAST_APPLIED];
+        if (Object.keys(ann).length === 0) delete obj.metadata.annotations;
+      }
+    }
     if (this.opts.metadataOnly) {
       obj.apiVersion = this.resource.group
         ? `${this.resource.group}/${this.resource.version}`

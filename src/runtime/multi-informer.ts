@@ -25,6 +25,7 @@ export class MultiInformer<T extends KubeObject = KubeObject> {
 
   get(namespace: string, name: string): T | undefined {
     for (const p of this.parts) {
+      if (p.namespace !== undefined && p.namespace !== namespace) continue;
       const o = p.get(`${namespace}/${name}`);
       if (o) return o;
     }
@@ -32,7 +33,11 @@ export class MultiInformer<T extends KubeObject = KubeObject> {
   }
 
   list(namespace?: string): T[] {
-    return this.parts.flatMap((p) => p.list(namespace));
+    if (namespace === undefined) return this.parts.flatMap((p) => p.list());
+    // Only the part that watches this namespace (or the cluster-wide one) can hold its objects.
+    return this.parts.flatMap((p) =>
+      p.namespace === undefined || p.namespace === namespace ? p.list(namespace) : [],
+    );
   }
 
   start(): void {
