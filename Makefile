@@ -40,7 +40,8 @@ test-unit: deps-js
 image: deps-js
 	$(NODE_RUN) scripts/build-image.ts
 
-## demo: bring up the local playground (Kubernetes API, OpenBao, PostgreSQL) and show how to use it
+## demo: the walkthrough played command by command on a fresh playground with a real node (where the
+## machine allows one; WALKTHROUGH_PAUSE=1 waits for Enter before each command; see docs/quickstart.md)
 demo: deps
 	bin/vso demo
 

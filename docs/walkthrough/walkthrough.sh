@@ -11,12 +11,13 @@
 #= A block without "#-" lines adds what a reader does between two commands (mostly: wait for
 #= the operator). "#=" lines are notes. Nothing else differs from seed.txt; the unit test
 #= test/unit/walkthrough-seed.test.ts checks that.
-#? a script stops at the first failing command, shows each command as written before running it,
-#? reads the manifests from this directory, and stops the port-forward it starts at the end
+#? a script stops at the first failing command, shows each command before running it (and with
+#? WALKTHROUGH_PAUSE=1 waits for Enter first), reads the manifests from this directory, and stops
+#? the port-forward it starts at the end
 set -eo pipefail
 cd "$(dirname "$0")"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-trap 'printf "\n$ %s\n" "$BASH_COMMAND"' DEBUG
+trap 'printf "\n$ %s\n" "$BASH_COMMAND"; [ -z "$WALKTHROUGH_PAUSE" ] || read -rp "(Enter) " _ </dev/tty' DEBUG
 #.
 
 # Helm 저장소 추가 (이미 있다면 생략)

@@ -16,7 +16,7 @@ import {
 } from "../dev/node/netns.ts";
 
 const USAGE =
-  "usage: vso dev up [--with-node] | env | exec -- CMD [ARGS...] | down | demo [--no-node]   [--dir DIR]";
+  "usage: vso dev up [--with-node] | env | exec -- CMD [ARGS...] | down | demo [--no-node] [--prepare-only]   [--dir DIR]";
 
 /**
  * `up --with-node` and `demo` create the environment's network namespace and
@@ -72,6 +72,7 @@ export async function devCommand(argv: string[]): Promise<number> {
       "db-max-ttl": { type: "string" },
       "with-node": { type: "boolean", default: false },
       "no-node": { type: "boolean", default: false },
+      "prepare-only": { type: "boolean", default: false },
     },
     allowPositionals: false,
   });
@@ -83,10 +84,11 @@ export async function devCommand(argv: string[]): Promise<number> {
       const why = values["no-node"] ? undefined : nodeUnsupportedReason();
       const withNode = !values["no-node"] && !why;
       if (why) log(`no local node (${why}): the playground runs the operator as a process instead`);
+      const prepareOnly = values["prepare-only"];
       if (withNode && !insideNetns(netnsName(dir))) {
-        return await inNetns(dir, ["demo", "--dir", dir], log);
+        return await inNetns(dir, ["demo", "--dir", dir, ...(prepareOnly ? ["--prepare-only"] : [])], log);
       }
-      console.log(await demo(dir, log, { withNode }));
+      console.log(await demo(dir, log, { withNode, prepareOnly }));
       return 0;
     }
     case "up": {

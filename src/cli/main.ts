@@ -15,10 +15,11 @@ commands:
   dev exec [--dir DIR] -- CMD [ARGS...]
                        run a command with the environment's variables (inside its network namespace)
   dev down [--dir DIR] stop the local environment and remove its state
-  demo [--dir DIR] [--no-node]
-                       the playground: the walkthrough on a real node with vso-ts installed by Helm
-                       (where the machine allows it; otherwise, or with --no-node, the operator runs
-                       as a process beside the control plane)
+  demo [--dir DIR] [--no-node] [--prepare-only]
+                       the playground: the walkthrough (docs/walkthrough/walkthrough.sh) played on a
+                       fresh real node; --prepare-only sets the node up for it (Vault as vault-0, the
+                       Helm repository hashicorp) and leaves its commands to you (where the machine
+                       allows a node; otherwise, or with --no-node, the operator runs as a process)
   run [flags]          run the operator (VSO's manager flags, plus --kubeconfig, --operator-namespace,
                        --watch-namespaces)
   render -f MANIFEST --data DATA.json [--metadata META.json] [--show-values] [-o text|json|yaml]

@@ -20,7 +20,10 @@ export const OPERATOR_NAMESPACE = "vault-secrets-operator-system";
 // biome-ignore lint/suspicious/noTemplateCurlyInString: a placeholder in the manifests, not a template literal
 export const VAULT_ADDR_PLACEHOLDER = "${VAULT_ADDR}";
 
-/** Marks an environment the walkthrough has been played in: it cannot be played twice. */
+/**
+ * Marks an environment prepared for the walkthrough: once its commands ran (by the runner or
+ * by hand) they cannot run again, so the next `vso demo` starts afresh.
+ */
 function playedMark(state: DevState): string {
   return join(state.dir, "walkthrough-played");
 }
@@ -35,8 +38,8 @@ export async function demoOnNode(
   out: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Promise<string> {
   if (!state.node) throw new Error("the environment has no node");
-  await preparePlayground(state, log);
   writeFileSync(playedMark(state), new Date().toISOString());
+  await preparePlayground(state, log);
   log("playing docs/walkthrough/walkthrough.sh, the walkthrough's commands in order");
   const t0 = Date.now();
   await playWalkthrough(state, out);
@@ -52,7 +55,7 @@ export async function demoOnNode(
       .split("\n")
       .map((l) => `    ${l}`),
     "",
-    `  Type the walkthrough's commands yourself (docs/quickstart.md), from docs/walkthrough:`,
+    "  Try the walkthrough's commands yourself (docs/quickstart.md):",
     `    bin/vso dev exec${flag} -- bash        # a shell where kubectl, helm and curl reach the cluster`,
     "    kubectl logs deployment/myapp",
     "    kubectl exec -n vault vault-0 -- vault read auth/kubernetes/role/myapp-role",
@@ -62,6 +65,31 @@ export async function demoOnNode(
     "  Metrics need a token (the bare `curl -k https://localhost:8443/metrics` is refused):",
     "    kubectl port-forward -n vault-secrets-operator-system svc/vault-secrets-operator-controller-manager-metrics-service 8443:8443 &",
     '    curl -sk -H "Authorization: Bearer $(kubectl create token metrics-reader -n vault-secrets-operator-system)" https://localhost:8443/metrics',
+    "",
+    `  Stop it and remove all state:  bin/vso dev down${flag}`,
+  ].join("\n");
+}
+
+/** `vso demo --prepare-only`: the playground as the walkthrough expects it, its commands left to the user. */
+export async function prepareOnNode(state: DevState, log: (l: string) => void): Promise<string> {
+  if (!state.node) throw new Error("the environment has no node");
+  writeFileSync(playedMark(state), new Date().toISOString());
+  await preparePlayground(state, log);
+  const flag = state.dir === resolve(defaultStateDir()) ? "" : ` --dir ${state.dir}`;
+  return [
+    "The playground is ready for the walkthrough: Vault runs as vault-0 in namespace vault (Service",
+    "vault:8200; KV v2 with secret/myapp/*, Kubernetes auth with myapp-role, policy myapp-policy),",
+    "PostgreSQL is the Service postgres:5432 (database mydb, superuser vaultadmin), and helm lists",
+    `this repository's chart as hashicorp/vault-secrets-operator (${CHART_REPO_URL}).`,
+    "",
+    "  Type its commands (docs/quickstart.md) in a shell inside the environment, from docs/walkthrough:",
+    `    bin/vso dev exec${flag} -- bash`,
+    "    cd docs/walkthrough",
+    "    helm repo update",
+    "    helm install vault-secrets-operator hashicorp/vault-secrets-operator \\",
+    "      --namespace vault-secrets-operator-system --create-namespace",
+    "    ...",
+    "  docs/walkthrough/walkthrough.sh has them all, in order, with the few that differ and why.",
     "",
     `  Stop it and remove all state:  bin/vso dev down${flag}`,
   ].join("\n");

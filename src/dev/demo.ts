@@ -9,7 +9,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { CORE, KubeClient } from "../kube/client.ts";
 import { freePort } from "../util/net.ts";
-import { demoOnNode, VAULT_ADDR_PLACEHOLDER, walkthroughPlayed } from "./demo-node.ts";
+import { demoOnNode, prepareOnNode, VAULT_ADDR_PLACEHOLDER, walkthroughPlayed } from "./demo-node.ts";
 import { type DevState, defaultStateDir, readState, stateFile, summary, up } from "./environment.ts";
 import { REPO_ROOT, toolPaths } from "./paths.ts";
 import { isAlive, startDaemon, trackedProcesses } from "./processes.ts";
@@ -72,7 +72,7 @@ async function applyWalkthrough(state: DevState): Promise<void> {
 export async function demo(
   dir = defaultStateDir(),
   log: (l: string) => void = () => {},
-  opts: { withNode?: boolean } = {},
+  opts: { withNode?: boolean; prepareOnly?: boolean } = {},
 ): Promise<string> {
   const existing = existsSync(stateFile(dir)) ? readState(dir) : undefined;
   if (opts.withNode) {
@@ -80,7 +80,7 @@ export async function demo(
     // (its `helm install` and `vault secrets enable` would find their work done): start afresh.
     const reuse = existing?.node && !walkthroughPlayed(existing);
     const state = reuse ? existing : await up({ dir, log, withNode: true });
-    return await demoOnNode(state, log);
+    return opts.prepareOnly ? await prepareOnNode(state, log) : await demoOnNode(state, log);
   }
   const state = existing ?? (await up({ dir, log }));
   const metricsPort = await ensureOperator(state, log);

@@ -15,13 +15,26 @@ import { deployVault } from "./vault-pod.ts";
 export async function preparePlayground(state: DevState, log: (l: string) => void): Promise<void> {
   const node = state.node;
   if (!node) throw new Error("the environment has no node");
-  const img = await cachedOperatorImage();
-  importImage(toolPaths().ctr, node.containerdSocket, img.file);
-  log(`operator image ${img.name} loaded into the node`);
+  // Independent of each other: the Vault Pod starts while the image and the chart are built.
+  await Promise.all([
+    (async () => {
+      const img = await cachedOperatorImage();
+      importImage(toolPaths().ctr, node.containerdSocket, img.file);
+      log(`operator image ${img.name} loaded into the node`);
+    })(),
+    exposePostgres(state).then(() => log("PostgreSQL is the Service postgres (5432) in namespace default")),
+    deployVault(state, log),
+    serveChartRepo(state, log),
+  ]);
+}
+
+/**
+ * The walkthrough's postgres-deployment.yaml, already running: the environment's
+ * PostgreSQL (database mydb, superuser vaultadmin) as the Service postgres in default.
+ */
+async function exposePostgres(state: DevState): Promise<void> {
   const kube = await KubeClient.load(state.kubeconfig);
   try {
-    // The walkthrough's postgres-deployment.yaml, already running: the environment's
-    // PostgreSQL (database mydb, superuser vaultadmin) as the Service postgres in default.
     await exposeInCluster(kube, {
       namespace: "default",
       name: "postgres",
@@ -32,7 +45,4 @@ export async function preparePlayground(state: DevState, log: (l: string) => voi
   } finally {
     await kube.close();
   }
-  log("PostgreSQL is the Service postgres (5432) in namespace default");
-  await deployVault(state, log);
-  await serveChartRepo(state, log);
 }
