@@ -133,7 +133,7 @@ async function checkCrds(opts: DoctorOptions): Promise<Step> {
     }
   }
   const fix =
-    "apply the CRDs of this version: kubectl apply -f deploy/crds/ (helm upgrade does it with hooks.upgradeCRDs.enabled, the default)";
+    "apply the CRDs of this version before the operator: kubectl apply -f deploy/crds/ (helm upgrade does not update CRDs; see docs/install.md)";
   if (problems.length > 0) return fail("crds", title, problems.join("\n"), fix);
   if (stale.length > 0) {
     return warn("crds", title, `schema differs from this vso-ts version's for: ${stale.join(", ")}`, fix);
