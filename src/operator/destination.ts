@@ -154,13 +154,38 @@ export async function checkDestinationWritable(
       await kube.raw("POST", `${kube.path(CORE.secrets, owner.namespace)}?dryRun=All`, body);
     }
   } catch (err) {
-    if (err instanceof KubeApiError && (err.status === 422 || err.status === 400)) {
-      throw new DestinationError(
-        "spec.destination",
-        `the API server refuses the destination Secret: ${err.message}`,
-      );
-    }
-    throw err;
+    throw refusedAsDestinationError(err);
+  }
+}
+
+/**
+ * The API server refusing the Secret (name, labels, annotations, type, data)
+ * is a configuration error of spec.destination; anything else is passed on.
+ */
+function refusedAsDestinationError(err: unknown): unknown {
+  if (err instanceof KubeApiError && (err.status === 422 || err.status === 400)) {
+    return new DestinationError(
+      "spec.destination",
+      `the API server refuses the destination Secret: ${err.message}`,
+    );
+  }
+  return err;
+}
+
+/** Creates or replaces the Secret; a refusal names spec.destination. */
+async function submit(
+  kube: KubeClient,
+  ns: string,
+  name: string,
+  desired: SecretObject,
+  replace: boolean,
+): Promise<SecretObject> {
+  try {
+    return replace
+      ? await kube.replace<SecretObject>(CORE.secrets, ns, name, desired)
+      : await kube.create<SecretObject>(CORE.secrets, ns, desired);
+  } catch (err) {
+    throw refusedAsDestinationError(err);
   }
 }
 
@@ -197,18 +222,18 @@ export async function writeDestination(
     return { secret, action: "updated" };
   }
   if (!existing) {
-    const secret = await kube.create<SecretObject>(CORE.secrets, ns, desiredObject(owner, dest, data));
+    const secret = await submit(kube, ns, dest.name, desiredObject(owner, dest, data), false);
     return { secret, action: "created" };
   }
   assertMayOverwrite(owner, dest, existing);
   if ((existing.type || "Opaque") !== (dest.type || "Opaque") || existing.immutable) {
     await kube.delete(CORE.secrets, ns, dest.name, { uid: existing.metadata.uid });
-    const secret = await kube.create<SecretObject>(CORE.secrets, ns, desiredObject(owner, dest, data));
+    const secret = await submit(kube, ns, dest.name, desiredObject(owner, dest, data), false);
     return { secret, action: "recreated" };
   }
   const desired = desiredObject(owner, dest, data, existing);
   desired.metadata.resourceVersion = existing.metadata.resourceVersion;
-  const secret = await kube.replace<SecretObject>(CORE.secrets, ns, dest.name, desired);
+  const secret = await submit(kube, ns, dest.name, desired, true);
   return { secret, action: "updated" };
 }
 
