@@ -11,9 +11,9 @@ import { ExponentialBackoff } from "../runtime/backoff.ts";
  */
 export class BackoffRegistry extends ExponentialBackoff {}
 
-/** A requeue delay at 80-90 % of d (VSO's refreshAfter jitter). */
-export function jitteredRefresh(ms: number): number {
-  return Math.max(1, Math.round(ms * (0.9 - Math.random() * 0.1)));
+/** A requeue delay at 80-90 % of d (VSO's refreshAfter jitter); `random` in [0, 1) is injectable for tests. */
+export function jitteredRefresh(ms: number, random: number = Math.random()): number {
+  return Math.max(1, Math.round(ms * (0.9 - random * 0.1)));
 }
 
 /** About 4-4.5 s, for configuration errors that are not retried with backoff. */

@@ -4,6 +4,7 @@
 // and leaves only when it is current (delivered and committed) or revoked. So
 // a failed write, an operator restart, a leader change or a deletion can never
 // lose one. The functions here are pure; applyRevocations runs the effects.
+import type { Logger } from "pino";
 import type { PendingRevocation } from "../api/index.ts";
 import type { KubeObject } from "../kube/client.ts";
 import type { EventRecorder } from "../runtime/events.ts";
@@ -132,12 +133,20 @@ export async function revokeAndReport(
   list: PendingRevocation[] | undefined,
   due: PendingRevocation[],
   revoke: (id: string) => Promise<void>,
+  log?: Logger,
 ): Promise<{ remaining: PendingRevocation[]; ok: boolean } | undefined> {
   if (due.length === 0) return undefined;
   const out = await applyRevocations(list, due, revoke);
-  for (const e of out.revoked) rec.normal(obj, words.revokedReason, `Revoked ${words.noun} ${e.id}`);
+  for (const e of out.revoked) {
+    rec.normal(obj, words.revokedReason, `Revoked ${words.noun} ${e.id}`);
+    log?.info({ id: e.id, reason: e.reason }, `${words.noun} revoked`);
+  }
   for (const { entry, err } of [...out.refused, ...out.failed]) {
     rec.warning(obj, words.failedReason, `Could not revoke ${words.noun} ${entry.id}: ${errorMessage(err)}`);
+    log?.error(
+      { id: entry.id, reason: entry.reason, err: errorMessage(err) },
+      `${words.noun} revocation failed`,
+    );
   }
   return { remaining: out.remaining, ok: out.failed.length === 0 };
 }

@@ -74,6 +74,21 @@ export function issueReason(f: DynamicFacts): SyncReason | undefined {
   return undefined;
 }
 
+/**
+ * Why static credentials (allowStaticCreds) are written even if they did not
+ * rotate, if they are: reading them issues nothing, so only the destination
+ * and the resource matter.
+ */
+export function staticSyncReason(
+  f: Pick<DynamicFacts, "lastGeneration" | "generation" | "metaChanged" | "destinationExists">,
+): SyncReason | undefined {
+  if (!f.lastGeneration) return "InitialSync";
+  if (f.metaChanged) return "ForceSync";
+  if (f.lastGeneration !== f.generation) return "ResourceUpdated";
+  if (!f.destinationExists) return "InexistentDestination";
+  return undefined;
+}
+
 export function decideDynamic(f: DynamicFacts): DynamicDecision {
   const reason = issueReason(f);
   if (reason) return { action: "issue", reason };

@@ -12,6 +12,7 @@ import {
   nextLookMs,
   renewalDueAt,
   staticCredsMismatch,
+  staticSyncReason,
 } from "../../src/operator/dynamic-decisions.ts";
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
@@ -107,4 +108,16 @@ test("staticCredsMismatch: a lease under allowStaticCreds names the field", () =
   assert.equal(staticCredsMismatch(true, ""), undefined);
   assert.equal(staticCredsMismatch(false, "database/creds/r/1"), undefined);
   assert.match(staticCredsMismatch(true, "database/creds/r/1") ?? "", /spec\.allowStaticCreds/);
+});
+
+test("staticSyncReason: why static credentials are written even when they did not rotate", () => {
+  const base = { lastGeneration: 3, generation: 3, metaChanged: false, destinationExists: true };
+  const cases: [string, Partial<typeof base>, string | undefined][] = [
+    ["never synced", { lastGeneration: 0, metaChanged: true, destinationExists: false }, "InitialSync"],
+    ["labels or annotations changed", { metaChanged: true, generation: 4 }, "ForceSync"],
+    ["spec changed", { generation: 4, destinationExists: false }, "ResourceUpdated"],
+    ["destination deleted", { destinationExists: false }, "InexistentDestination"],
+    ["nothing changed: only a rotation writes", {}, undefined],
+  ];
+  for (const [name, over, want] of cases) assert.equal(staticSyncReason({ ...base, ...over }), want, name);
 });

@@ -1,5 +1,6 @@
 // Helpers shared by the secret controllers: condition sets, error
 // classification (configuration problem vs. Vault trouble) and fields.
+import type { Logger } from "pino";
 import type { RolloutRestartTarget } from "../../api/index.ts";
 import { ConditionReason, ConditionType, EventReason, OwnerLabel } from "../../api/index.ts";
 import { KubeApiError, type KubeObject } from "../../kube/client.ts";
@@ -129,6 +130,7 @@ export async function restartWorkloads(
   obj: KubeObject,
   targets: RolloutRestartTarget[],
   conditions: Condition[] | undefined,
+  log?: Logger,
 ): Promise<Condition[] | undefined> {
   if (targets.length === 0) return conditions;
   const rec = ctx.recorder(kind);
@@ -143,6 +145,7 @@ export async function restartWorkloads(
         EventReason.RolloutRestartTriggered,
         `Rollout restart triggered for ${target.kind}/${target.name}`,
       );
+      log?.info({ target: `${target.kind}/${target.name}` }, "rollout restarted");
     } catch (err) {
       const why = err instanceof Error ? err.message : String(err);
       failures.push(`${target.kind}/${target.name}: ${why}`);
@@ -152,6 +155,7 @@ export async function restartWorkloads(
         EventReason.RolloutRestartFailed,
         `Rollout restart failed for ${target.kind}/${target.name}: ${why}`,
       );
+      log?.error({ target: `${target.kind}/${target.name}`, err: why }, "rollout restart failed");
     }
   }
   return setCondition(conditions, {
