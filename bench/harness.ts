@@ -13,7 +13,14 @@ import { REPO_ROOT } from "../src/dev/paths.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { VaultHttp } from "../src/vault/http.ts";
 import { ApiServerMetrics, diffRequests, total } from "./lib/apiserver-metrics.ts";
-import { bundleVsoTs, heapUsedMiB, type OperatorName, startOperator, vsoDir } from "./lib/operators.ts";
+import {
+  bundleVsoTs,
+  CHART_NODE_FLAGS,
+  heapUsedMiB,
+  type OperatorName,
+  startOperator,
+  vsoDir,
+} from "./lib/operators.ts";
 import { loadAverage, ProcSampler, readProc } from "./lib/proc-sampler.ts";
 import { type LimitResult, type OperatorRun, writeReport } from "./lib/report.ts";
 import { SecretWatch } from "./lib/secret-watch.ts";
@@ -32,7 +39,10 @@ const LIMIT_CONCURRENCY = (process.env.BENCH_LIMIT_CONCURRENCY ?? "8,32,128")
   .split(",")
   .map(Number)
   .filter(Boolean);
-const NODE_FLAGS = (process.env.BENCH_VSOTS_NODE_FLAGS ?? "").split(" ").filter(Boolean);
+// vso-ts runs with the chart's Node flags unless BENCH_VSOTS_NODE_FLAGS replaces them.
+const NODE_FLAGS = (process.env.BENCH_VSOTS_NODE_FLAGS ?? CHART_NODE_FLAGS.join(" "))
+  .split(" ")
+  .filter(Boolean);
 const ENV_DIR = process.env.BENCH_ENV_DIR ?? "/tmp/vso-bench-env";
 const LOG_DIR = join(REPO_ROOT, "bench", "results", "logs");
 

@@ -11,6 +11,12 @@ import { OPERATOR_NS } from "./workload.ts";
 /** The vso-ts checkout to run (BENCH_VSOTS_ROOT: e.g. an older commit, for before/after). */
 const VSO_TS_ROOT = process.env.BENCH_VSOTS_ROOT ?? REPO_ROOT;
 
+/**
+ * The Node flags the chart's Deployment starts vso-ts with (deploy/chart, templates/deployment.yaml):
+ * a 1 MiB young-generation semi-space and V8's size-over-speed mode (docs/benchmarks.md).
+ */
+export const CHART_NODE_FLAGS = ["--max-semi-space-size=1", "--optimize-for-size"];
+
 export type OperatorName = "vso-ts" | "vso" | "vso-tuned";
 
 export interface RunningOperator {
