@@ -17,7 +17,7 @@
 set -eo pipefail
 cd "$(dirname "$0")"
 trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
-trap 'printf "\n$ %s\n" "$BASH_COMMAND"; [ -z "$WALKTHROUGH_PAUSE" ] || read -rp "(Enter) " _ </dev/tty' DEBUG
+trap 'printf "\n$ %s\n" "$BASH_COMMAND"; [ -z "$WALKTHROUGH_PAUSE" ] || { printf "(Enter) " >/dev/tty; read -r _ </dev/tty; }' DEBUG
 #.
 
 # Helm 저장소 추가 (이미 있다면 생략)

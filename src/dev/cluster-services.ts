@@ -1,7 +1,7 @@
 // Services inside the local node's cluster for servers that run beside it:
 // a selector-less Service with an EndpointSlice pointing at the node address,
-// so Pods reach the playground's OpenBao as `vault.vault.svc.cluster.local:8200`
-// and its PostgreSQL as `postgres:5432`, the names the walkthrough uses.
+// so Pods reach the environment's PostgreSQL as `postgres:5432`, the name the
+// walkthrough uses (its Vault is a Pod of its own, see walkthrough/vault-pod.ts).
 import { CORE, type KubeClient, type ResourceType } from "../kube/client.ts";
 
 const SERVICES: ResourceType = {
