@@ -6,7 +6,7 @@ import { ALL_KINDS } from "../api/schema/index.ts";
 import { crdName, openAPIV3Schema } from "../api/schema/render.ts";
 import { CORE, KubeApiError, type KubeObject } from "../kube/client.ts";
 import { VSO } from "../operator/resources.ts";
-import { fail, pass, type Report, type Step, skip, warn } from "./report.ts";
+import { fail, guarded, pass, type Report, type Step, skip, warn } from "./report.ts";
 import { type DoctorOptions, errText } from "./session.ts";
 
 interface Deployment extends KubeObject {
@@ -292,15 +292,20 @@ export async function doctorOperator(
   opts: DoctorOptions,
   extra: { namespace?: string; serviceAccount?: string },
 ): Promise<Report> {
-  const dep = await checkDeployment(opts);
+  let serviceAccount = extra.serviceAccount;
+  const running = await guarded("operator-running", "operator running", async () => {
+    const dep = await checkDeployment(opts);
+    serviceAccount ??= dep.serviceAccount;
+    return dep.step;
+  });
   return {
     target: `operator (namespace ${opts.operatorNamespace})`,
     steps: [
-      dep.step,
-      await checkLeader(opts),
-      await checkCrds(opts),
-      await checkRbac(opts, extra.serviceAccount ?? dep.serviceAccount),
-      ...(await checkNotReady(opts, extra.namespace)),
+      ...running,
+      ...(await guarded("leader", "leader", () => checkLeader(opts))),
+      ...(await guarded("crds", "CRDs", () => checkCrds(opts))),
+      ...(await guarded("rbac", "operator RBAC", () => checkRbac(opts, serviceAccount))),
+      ...(await guarded("not-ready", "resources", () => checkNotReady(opts, extra.namespace))),
     ],
   };
 }

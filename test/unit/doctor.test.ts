@@ -9,7 +9,16 @@ import { policyStanza, requiredAccess } from "../../src/doctor/access.ts";
 import { roleAllowed } from "../../src/doctor/check-database.ts";
 import { loginFix } from "../../src/doctor/check-login.ts";
 import { LiveLookup } from "../../src/doctor/live-lookup.ts";
-import { fail, pass, renderHuman, renderJson, reportOk, skip, warn } from "../../src/doctor/report.ts";
+import {
+  fail,
+  guarded,
+  pass,
+  renderHuman,
+  renderJson,
+  reportOk,
+  skip,
+  warn,
+} from "../../src/doctor/report.ts";
 import {
   cleanVaultError,
   type DoctorOptions,
@@ -135,6 +144,20 @@ describe("doctor", () => {
     assert.match(text, /^✗ D +broken\n +second line\n {4}fix: do this$/m);
     assert.match(text, /1 check failed$/);
     assert.deepEqual(JSON.parse(renderJson(bad)).ok, false);
+  });
+
+  it("a check that throws becomes a step: a warning when the doctor's user may not look, else a failure", async () => {
+    const forbidden = Object.assign(new Error("events is forbidden"), { status: 403 });
+    assert.deepEqual(
+      (await guarded("events", "operator Events", async () => Promise.reject(forbidden))).map(
+        (x) => x.status,
+      ),
+      ["warn"],
+    );
+    const broken = await guarded("crds", "CRDs", async () => Promise.reject(new Error("socket hang up")));
+    assert.equal(broken[0].status, "fail");
+    assert.match(broken[0].detail, /socket hang up/);
+    assert.deepEqual(await guarded("x", "X", async () => undefined), []);
   });
 
   it("resolves references by the operator's rules, fetching what they ask for (default auth, global, connection)", async () => {
