@@ -187,30 +187,33 @@ async function checkRbac(opts: DoctorOptions, serviceAccount: string | undefined
     );
   const ns = opts.operatorNamespace;
   const user = `system:serviceaccount:${ns}:${serviceAccount}`;
-  const denied: string[] = [];
+  let denied: string[];
   try {
-    for (const n of NEEDED) {
-      const r = (await opts.kube.raw("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SubjectAccessReview",
-        spec: {
-          user,
-          groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"],
-          resourceAttributes: {
-            verb: n.verb,
-            group: n.group,
-            resource: n.resource,
-            subresource: n.subresource,
-            // Leases only in the operator's namespace; everything else cluster-wide (or per watched namespace).
-            namespace: n.resource === "leases" ? ns : undefined,
+    const allowed = await Promise.all(
+      NEEDED.map(async (n) => {
+        const r = (await opts.kube.raw("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: {
+            user,
+            groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"],
+            resourceAttributes: {
+              verb: n.verb,
+              group: n.group,
+              resource: n.resource,
+              subresource: n.subresource,
+              // Leases only in the operator's namespace; everything else cluster-wide (or per watched namespace).
+              namespace: n.resource === "leases" ? ns : undefined,
+            },
           },
-        },
-      })) as { status?: { allowed?: boolean } };
-      if (!r.status?.allowed)
-        denied.push(
-          `${n.verb} ${n.group ? `${n.group}/` : ""}${n.resource}${n.subresource ? `/${n.subresource}` : ""}`,
-        );
-    }
+        })) as { status?: { allowed?: boolean } };
+        return r.status?.allowed === true;
+      }),
+    );
+    denied = NEEDED.filter((_n, i) => !allowed[i]).map(
+      (n) =>
+        `${n.verb} ${n.group ? `${n.group}/` : ""}${n.resource}${n.subresource ? `/${n.subresource}` : ""}`,
+    );
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 403) {
       return warn(
