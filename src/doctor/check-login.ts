@@ -30,23 +30,29 @@ function claims(jwt: unknown): { sub?: string; aud?: string | string[]; exp?: nu
 /** What to change when Vault refuses the login, from its message. */
 export function loginFix(s: Session, message: string): string {
   const mount = s.resolved?.spec.mount ?? "kubernetes";
+  const method = s.resolved?.spec.method ?? "kubernetes";
   const { role, sa, audiences } = roleOf(s);
   const rolePath = `auth/${mount}/role/${role}`;
+  if (method === "appRole") {
+    return /invalid role or secret id|invalid secret id|role id/i.test(message)
+      ? `Vault does not accept the role ID and secret ID: check spec.appRole.roleId of ${authName(s)} (vault read auth/${mount}/role/NAME/role-id) and the secret ID in spec.appRole.secretRef (key "id"), which may have expired or been used up`
+      : `check the AppRole on auth/${mount} (vault list auth/${mount}/role)`;
+  }
   if (/invalid role name|role .* not found|role not found/i.test(message)) {
     return (
-      `role "${role}" does not exist on auth mount "${mount}": set spec.kubernetes.role of ${authName(s)} to an existing role ` +
+      `role "${role}" does not exist on auth mount "${mount}": set spec.${method}.role of ${authName(s)} to an existing role ` +
       `(vault list auth/${mount}/role), or create it:\n` +
       `  vault write ${rolePath} bound_service_account_names=${sa} bound_service_account_namespaces=${s.namespace} policies=POLICY ttl=1h`
     );
   }
   if (/service account name not authorized/i.test(message)) {
-    return `add "${sa}" to bound_service_account_names of ${rolePath} (vault read ${rolePath}; vault write ${rolePath} bound_service_account_names=...,${sa} with its other settings), or set spec.kubernetes.serviceAccount of ${authName(s)} to a bound one`;
+    return `add "${sa}" to bound_service_account_names of ${rolePath} (vault read ${rolePath}; vault write ${rolePath} bound_service_account_names=...,${sa} with its other settings), or set spec.${method}.serviceAccount of ${authName(s)} to a bound one`;
   }
   if (/namespace not authorized/i.test(message)) {
     return `add "${s.namespace}" to bound_service_account_namespaces of ${rolePath} (vault read ${rolePath}; vault write ${rolePath} bound_service_account_namespaces=...,${s.namespace} with its other settings): the service account is resolved in the resource's namespace, ${s.namespace}`;
   }
   if (/audience/i.test(message)) {
-    return `the role's audience and the token's audiences differ: set spec.kubernetes.audiences of ${authName(s)} (now ${JSON.stringify(audiences ?? [])}) to the role's audience, or change audience of ${rolePath}`;
+    return `the role's audience and the token's audiences differ: set spec.${method}.audiences of ${authName(s)} (now ${JSON.stringify(audiences ?? [])}) to the role's audience, or change audience of ${rolePath}`;
   }
   if (/no handler for route|unsupported path|route entry not found/i.test(message)) {
     return `no auth method is mounted at "${mount}": set spec.mount of ${authName(s)} (vault auth list)`;
@@ -112,7 +118,7 @@ export async function checkLogin(s: Session): Promise<Step[]> {
     steps.push(skip("vault-login", "Vault login", "skipped: no token to log in with"));
     return steps;
   }
-  if (typeof body.jwt === "string") {
+  if (sa && typeof body.jwt === "string") {
     const c = claims(body.jwt);
     steps.push(
       pass(

@@ -4,7 +4,7 @@
 import { parseRef, RefError, resolveConnection, resolveVaultAuthFor } from "../operator/refs.ts";
 import { LiveLookup } from "./live-lookup.ts";
 import { fail, pass, type Step } from "./report.ts";
-import { errText, type Session } from "./session.ts";
+import type { Session } from "./session.ts";
 
 function refFix(s: Session, err: RefError): string {
   const spec = s.obj?.spec;
@@ -81,6 +81,6 @@ export async function checkRefs(s: Session): Promise<Step[]> {
         fail(step, step === "vault-auth" ? "VaultAuth" : "VaultConnection", err.message, refFix(s, err)),
       ];
     }
-    return [fail("vault-auth", "VaultAuth", errText(err), "see the error above")];
+    throw err;
   }
 }

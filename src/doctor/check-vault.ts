@@ -2,7 +2,7 @@
 // own TLS settings (the operator's HTTP layer, connection.ts), initialized
 // and unsealed.
 import { buildVaultHttp, ConnectionConfigError } from "../vault/connection.ts";
-import { fail, pass, type Step } from "./report.ts";
+import { fail, pass, type Step, warn } from "./report.ts";
 import { errText, type Session } from "./session.ts";
 
 const TLS_CODES = new Set([
@@ -40,6 +40,15 @@ export async function checkVault(s: Session): Promise<Step> {
     s.http = await buildVaultHttp(s.opts.kube, effective, "vso-ts-doctor");
   } catch (err) {
     const field = err instanceof ConnectionConfigError ? err.field : "spec";
+    if (field === "spec.caCertPath") {
+      // A path in the operator's Pod: where the doctor runs, it usually does not exist.
+      return warn(
+        "vault-reachable",
+        title,
+        `${connName} trusts the CA file ${conn.spec.caCertPath} of the operator's Pod, which the doctor cannot read here (${errText(err)}); Vault was not checked`,
+        `run the doctor inside the operator's Pod, where the file is: kubectl exec -n ${s.opts.operatorNamespace} deploy/vault-secrets-operator-controller-manager -- node /app/vso.mjs doctor ${s.kind} ${s.namespace}/${s.name}`,
+      );
+    }
     return fail("vault-reachable", title, errText(err), `fix ${field} of ${connName}`);
   }
   try {

@@ -13,7 +13,7 @@ import { checkRead } from "./check-read.ts";
 import { checkRefs } from "./check-refs.ts";
 import { checkResource } from "./check-resource.ts";
 import { checkVault } from "./check-vault.ts";
-import { type Report, type Step, skip } from "./report.ts";
+import { guarded, type Report, type Step, skip } from "./report.ts";
 import { type DoctorOptions, SECRET_KINDS, type SecretKind, type Session } from "./session.ts";
 
 /** The kind of NAMESPACE/NAME when KIND was not given: the one secret kind that has it. */
@@ -41,32 +41,30 @@ export async function doctorResource(
 ): Promise<Report> {
   const s: Session = { opts, kind, namespace, name };
   const report: Report = { target: `${kind} ${namespace}/${name}`, steps: [] };
-  const add = (...steps: (Step | undefined)[]) => {
-    for (const st of steps) if (st) report.steps.push(st);
-  };
-  add(await checkResource(s));
+  const add = (...steps: Step[]) => report.steps.push(...steps);
+  add(...(await guarded("resource", "resource", () => checkResource(s))));
   if (!s.obj) return report;
   try {
-    add(...(await checkRefs(s)));
+    add(...(await guarded("vault-auth", "VaultAuth", () => checkRefs(s))));
     if (s.connection) {
-      add(await checkVault(s));
+      add(...(await guarded("vault-reachable", "Vault reachable", () => checkVault(s))));
     } else {
       add(skip("vault-reachable", "Vault reachable", "skipped: no VaultConnection resolved"));
     }
     if (s.resolved) {
-      add(...(await checkLogin(s)));
+      add(...(await guarded("vault-login", "Vault login", () => checkLogin(s))));
     }
     if (s.resolved && s.connection) {
-      add(...(await checkPolicy(s)));
-      add(...(await checkDatabase(s)));
-      add(await checkRead(s));
+      add(...(await guarded("policy", "policy", () => checkPolicy(s))));
+      add(...(await guarded("database-role", "database role", () => checkDatabase(s))));
+      add(...(await guarded("read", "read", () => checkRead(s))));
     }
   } finally {
     await revokeDoctorToken(s);
   }
-  add(await checkDestination(s));
-  add(await checkRolloutTargets(s));
-  add(await checkEvents(s));
-  add(await checkMetrics(s));
+  add(...(await guarded("destination", "destination Secret", () => checkDestination(s))));
+  add(...(await guarded("rollout-targets", "rollout targets", () => checkRolloutTargets(s))));
+  add(...(await guarded("events", "operator Events", () => checkEvents(s))));
+  add(...(await guarded("metrics", "operator metrics", () => checkMetrics(s))));
   return report;
 }

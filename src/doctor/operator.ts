@@ -6,7 +6,7 @@ import { ALL_KINDS } from "../api/schema/index.ts";
 import { crdName, openAPIV3Schema } from "../api/schema/render.ts";
 import { CORE, KubeApiError, type KubeObject } from "../kube/client.ts";
 import { VSO } from "../operator/resources.ts";
-import { fail, pass, type Report, type Step, skip, warn } from "./report.ts";
+import { fail, guarded, pass, type Report, type Step, skip, warn } from "./report.ts";
 import { type DoctorOptions, errText } from "./session.ts";
 
 interface Deployment extends KubeObject {
@@ -187,30 +187,33 @@ async function checkRbac(opts: DoctorOptions, serviceAccount: string | undefined
     );
   const ns = opts.operatorNamespace;
   const user = `system:serviceaccount:${ns}:${serviceAccount}`;
-  const denied: string[] = [];
+  let denied: string[];
   try {
-    for (const n of NEEDED) {
-      const r = (await opts.kube.raw("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
-        apiVersion: "authorization.k8s.io/v1",
-        kind: "SubjectAccessReview",
-        spec: {
-          user,
-          groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"],
-          resourceAttributes: {
-            verb: n.verb,
-            group: n.group,
-            resource: n.resource,
-            subresource: n.subresource,
-            // Leases only in the operator's namespace; everything else cluster-wide (or per watched namespace).
-            namespace: n.resource === "leases" ? ns : undefined,
+    const allowed = await Promise.all(
+      NEEDED.map(async (n) => {
+        const r = (await opts.kube.raw("POST", "/apis/authorization.k8s.io/v1/subjectaccessreviews", {
+          apiVersion: "authorization.k8s.io/v1",
+          kind: "SubjectAccessReview",
+          spec: {
+            user,
+            groups: ["system:serviceaccounts", `system:serviceaccounts:${ns}`, "system:authenticated"],
+            resourceAttributes: {
+              verb: n.verb,
+              group: n.group,
+              resource: n.resource,
+              subresource: n.subresource,
+              // Leases only in the operator's namespace; everything else cluster-wide (or per watched namespace).
+              namespace: n.resource === "leases" ? ns : undefined,
+            },
           },
-        },
-      })) as { status?: { allowed?: boolean } };
-      if (!r.status?.allowed)
-        denied.push(
-          `${n.verb} ${n.group ? `${n.group}/` : ""}${n.resource}${n.subresource ? `/${n.subresource}` : ""}`,
-        );
-    }
+        })) as { status?: { allowed?: boolean } };
+        return r.status?.allowed === true;
+      }),
+    );
+    denied = NEEDED.filter((_n, i) => !allowed[i]).map(
+      (n) =>
+        `${n.verb} ${n.group ? `${n.group}/` : ""}${n.resource}${n.subresource ? `/${n.subresource}` : ""}`,
+    );
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 403) {
       return warn(
@@ -292,15 +295,20 @@ export async function doctorOperator(
   opts: DoctorOptions,
   extra: { namespace?: string; serviceAccount?: string },
 ): Promise<Report> {
-  const dep = await checkDeployment(opts);
+  let serviceAccount = extra.serviceAccount;
+  const running = await guarded("operator-running", "operator running", async () => {
+    const dep = await checkDeployment(opts);
+    serviceAccount ??= dep.serviceAccount;
+    return dep.step;
+  });
   return {
     target: `operator (namespace ${opts.operatorNamespace})`,
     steps: [
-      dep.step,
-      await checkLeader(opts),
-      await checkCrds(opts),
-      await checkRbac(opts, extra.serviceAccount ?? dep.serviceAccount),
-      ...(await checkNotReady(opts, extra.namespace)),
+      ...running,
+      ...(await guarded("leader", "leader", () => checkLeader(opts))),
+      ...(await guarded("crds", "CRDs", () => checkCrds(opts))),
+      ...(await guarded("rbac", "operator RBAC", () => checkRbac(opts, serviceAccount))),
+      ...(await guarded("not-ready", "resources", () => checkNotReady(opts, extra.namespace))),
     ],
   };
 }

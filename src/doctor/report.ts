@@ -88,3 +88,39 @@ export function renderHuman(report: Report): string {
 export function renderJson(report: Report): string {
   return JSON.stringify({ target: report.target, ok: reportOk(report), steps: report.steps }, null, 2);
 }
+
+/**
+ * Runs one check; a check that throws becomes a step rather than ending the
+ * walk: a warning when the doctor's own user may not look (403), else a failure.
+ */
+export async function guarded(
+  id: string,
+  title: string,
+  check: () => Promise<Step | Step[] | undefined>,
+): Promise<Step[]> {
+  try {
+    const r = await check();
+    return r === undefined ? [] : Array.isArray(r) ? r : [r];
+  } catch (err) {
+    const status = (err as { status?: number }).status;
+    const message = err instanceof Error ? err.message : String(err);
+    if (status === 403) {
+      return [
+        warn(
+          id,
+          title,
+          `not checked: your user may not read this (${message})`,
+          "run the doctor as a user with read access to it",
+        ),
+      ];
+    }
+    return [
+      fail(
+        id,
+        title,
+        `the check failed: ${message}`,
+        "see the error; the doctor could not complete this step",
+      ),
+    ];
+  }
+}

@@ -5,11 +5,12 @@
 // step passes, also through `kubectl vso doctor`; the operator checks; the
 // operator's log lines for a sync; and the dashboard's metrics in a real scrape.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
+import { execFile, spawnSync } from "node:child_process";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
 import { promisify } from "node:util";
+import { parseAllDocuments } from "yaml";
 import { REPO_ROOT, toolPaths } from "../../src/dev/paths.ts";
 import { DB_CREATION_STATEMENTS } from "../../src/dev/playground-config.ts";
 import { doctorResource } from "../../src/doctor/doctor.ts";
@@ -22,6 +23,7 @@ import { VSO } from "../../src/operator/resources.ts";
 import { dashboardMetricNames } from "../support/dashboard.ts";
 import { spawnOperator } from "../support/db.ts";
 import { eventually, isolatedNamespace, type TestEnv, testEnv } from "../support/env.ts";
+import { kubectl } from "../support/kubectl.ts";
 import { defaultConnectionAndAuth, kvPut, vaultRoleFor, waitForCondition } from "../support/operator.ts";
 
 const execFileP = promisify(execFile);
@@ -416,25 +418,52 @@ test("the healthy walkthrough passes every step; the operator checks; the operat
     },
   );
 
-  await t.test("vso doctor without a resource: leader, CRDs, and the resources not Ready", async () => {
-    const all = await doctorOperator(options(env, opNs), { namespace: ns });
-    const step = (id: string) => all.steps.find((s) => s.id === id);
-    assert.equal(step("leader")?.status, "pass", show(all));
-    assert.equal(step("crds")?.status, "pass", show(all));
-    // The operator runs as a process here, not as a Deployment, so its service account is unknown.
-    assert.equal(step("operator-running")?.status, "warn", show(all));
-    assert.equal(step("rbac")?.status, "skip", show(all));
-    await eventually("both resources Ready in the listing", async () => {
-      const r = await doctorOperator(options(env, opNs), { namespace: ns });
-      return r.steps.find((s) => s.id === "not-ready" && s.status === "pass");
-    });
-    // RBAC of a real service account through SubjectAccessReviews: one with no permissions fails.
-    await env.kube.create(CORE.serviceaccounts, opNs, { metadata: { name: "powerless" } });
-    const rbac = await doctorOperator(options(env, opNs), { namespace: ns, serviceAccount: "powerless" });
-    const r = rbac.steps.find((s) => s.id === "rbac");
-    assert.equal(r?.status, "fail", show(rbac));
-    assert.match(r?.detail ?? "", /may not: get secrets, list secrets/);
-  });
+  await t.test(
+    "vso doctor without a resource: leader, CRDs, RBAC, and the resources not Ready",
+    async (t) => {
+      const all = await doctorOperator(options(env, opNs), { namespace: ns });
+      const step = (id: string) => all.steps.find((s) => s.id === id);
+      assert.equal(step("leader")?.status, "pass", show(all));
+      assert.equal(step("crds")?.status, "pass", show(all));
+      // The operator runs as a process here, not as a Deployment, so its service account is unknown.
+      assert.equal(step("operator-running")?.status, "warn", show(all));
+      assert.equal(step("rbac")?.status, "skip", show(all));
+      await eventually("both resources Ready in the listing", async () => {
+        const r = await doctorOperator(options(env, opNs), { namespace: ns });
+        return r.steps.find((s) => s.id === "not-ready" && s.status === "pass");
+      });
+      // RBAC through SubjectAccessReviews: the chart's own roles, bound to its service account, give every
+      // permission the doctor checks for; a service account with no permissions fails the check.
+      const release = `doc-${opNs.slice(-8)}`;
+      const rendered = spawnSync(
+        toolPaths().helm,
+        ["template", release, join(REPO_ROOT, "deploy/chart/vault-secrets-operator"), "--namespace", opNs],
+        { encoding: "utf8" },
+      );
+      assert.equal(rendered.status, 0, rendered.stderr);
+      const rbacDocs = parseAllDocuments(rendered.stdout)
+        .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
+        .filter(
+          (o) =>
+            o &&
+            ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(
+              o.kind ?? "",
+            ),
+        );
+      const manifest = rbacDocs.map((o) => JSON.stringify(o)).join("\n---\n");
+      const applied = await kubectl(env, ["apply", "-f", "-"], manifest);
+      assert.equal(applied.code, 0, applied.stderr);
+      t.after(() => kubectl(env, ["delete", "--ignore-not-found", "-f", "-"], manifest));
+      const sa = rbacDocs.find((o) => o?.kind === "ServiceAccount")?.metadata?.name;
+      const granted = await doctorOperator(options(env, opNs), { namespace: ns, serviceAccount: sa });
+      assert.equal(granted.steps.find((s) => s.id === "rbac")?.status, "pass", show(granted));
+      await env.kube.create(CORE.serviceaccounts, opNs, { metadata: { name: "powerless" } });
+      const rbac = await doctorOperator(options(env, opNs), { namespace: ns, serviceAccount: "powerless" });
+      const r = rbac.steps.find((s) => s.id === "rbac");
+      assert.equal(r?.status, "fail", show(rbac));
+      assert.match(r?.detail ?? "", /may not: get secrets, list secrets/);
+    },
+  );
 
   await t.test("a failing sync logs an error line naming the resource and the reason", async () => {
     await env.kube.create(
