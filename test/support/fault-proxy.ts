@@ -34,6 +34,8 @@ export interface FaultProxy {
   url: string;
   /** Arms a one-shot rule; resolves with the exchange it fired on. */
   arm(rule: FaultRule): Promise<Exchange>;
+  /** Passes every matching exchange, with its response, to `fn`; nothing is cut. */
+  tap(match: (ex: Exchange) => boolean, fn: (ex: Exchange) => void): void;
   /** Method and path of every exchange seen, in order (for diagnostics). */
   seen: string[];
   close(): Promise<void>;
@@ -69,6 +71,7 @@ export async function startFaultProxy(upstream: string, dispatcher?: Dispatcher)
   const base = upstream.replace(/\/+$/, "");
   const rules: { rule: FaultRule; fired: (ex: Exchange) => void }[] = [];
   const seen: string[] = [];
+  const taps: { match: (ex: Exchange) => boolean; fn: (ex: Exchange) => void }[] = [];
 
   const take = (stage: FaultRule["stage"], ex: Exchange) => {
     const i = rules.findIndex((r) => r.rule.stage === stage && r.rule.match(ex));
@@ -90,7 +93,8 @@ export async function startFaultProxy(upstream: string, dispatcher?: Dispatcher)
     seen.push(`${ex.method} ${ex.path}`);
     const atRequest = take("request", ex);
     if (atRequest) return await fire(atRequest, ex, res);
-    const watchesResponse = rules.some((r) => r.rule.stage === "response" && r.rule.match(ex));
+    const watchesResponse =
+      rules.some((r) => r.rule.stage === "response" && r.rule.match(ex)) || taps.some((tp) => tp.match(ex));
     const up = await request(`${base}${ex.path}`, {
       method: ex.method as Dispatcher.HttpMethod,
       headers: forwardable(req.headers),
@@ -100,12 +104,12 @@ export async function startFaultProxy(upstream: string, dispatcher?: Dispatcher)
       bodyTimeout: 0,
     });
     if (watchesResponse) {
-      const text = await up.body.text();
-      const atResponse = take("response", { ...ex, status: up.statusCode, responseBody: text });
-      if (atResponse)
-        return await fire(atResponse, { ...ex, status: up.statusCode, responseBody: text }, res);
+      const answered = { ...ex, status: up.statusCode, responseBody: await up.body.text() };
+      for (const tp of taps) if (tp.match(answered)) tp.fn(answered);
+      const atResponse = take("response", answered);
+      if (atResponse) return await fire(atResponse, answered, res);
       res.writeHead(up.statusCode, forwardable(up.headers));
-      res.end(text);
+      res.end(answered.responseBody);
       return;
     }
     res.writeHead(up.statusCode, forwardable(up.headers));
@@ -123,6 +127,9 @@ export async function startFaultProxy(upstream: string, dispatcher?: Dispatcher)
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
+    tap(match, fn) {
+      taps.push({ match, fn });
+    },
     arm(rule) {
       return new Promise((fired) => rules.push({ rule, fired }));
     },
