@@ -81,7 +81,10 @@ export function spawnOperator(
   ns: string,
   extraArgs: string[] = [],
   extraEnv: NodeJS.ProcessEnv = {},
-  stdio: StdioOptions = ["ignore", "ignore", "inherit"],
+  // VSO_TEST_OPERATOR_LOG=1 shows the operator's own log beside the test's output (for debugging).
+  stdio: StdioOptions = process.env.VSO_TEST_OPERATOR_LOG
+    ? ["ignore", "inherit", "inherit"]
+    : ["ignore", "ignore", "inherit"],
 ): ChildProcess {
   const child = spawn(
     process.execPath,
