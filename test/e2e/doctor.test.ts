@@ -259,6 +259,45 @@ test("vso doctor names the broken link of the chain and its fix", async (t) => {
   });
 });
 
+test("vso doctor --issue on a VaultPKISecret issues a certificate with the resource's request and revokes it", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "doc-pki");
+  const role = await vaultRoleFor(
+    env,
+    ns,
+    "app",
+    'path "pki/issue/default" { capabilities = ["update"] }\npath "pki/revoke" { capabilities = ["update"] }',
+  );
+  await defaultConnectionAndAuth(env, ns, role);
+  await env.kube.create(VSO.VaultPKISecret, ns, {
+    apiVersion: API,
+    kind: "VaultPKISecret",
+    metadata: { name: "cert" },
+    spec: {
+      mount: "pki",
+      role: "default",
+      commonName: "app.example.com",
+      ttl: "1h",
+      revoke: true,
+      destination: { name: "tls", create: true, type: "kubernetes.io/tls" },
+    },
+  });
+  const r = await doctorResource(options(env, ns, { issue: true }), "VaultPKISecret", ns, "cert");
+  const read = r.steps.find((s) => s.id === "read");
+  assert.equal(read?.status, "pass", show(r));
+  const serial = /certificate (\S+) revoked/.exec(read?.detail ?? "")?.[1];
+  assert.ok(serial, read?.detail);
+  const cert = await env.vault.call<{ data?: { revocation_time?: number } }>("GET", `pki/cert/${serial}`, {
+    token: env.rootToken,
+  });
+  assert.ok((cert.json?.data?.revocation_time ?? 0) > 0, "the doctor's certificate is revoked");
+  assert.deepEqual(
+    r.steps.filter((s) => s.status === "fail"),
+    [],
+    show(r),
+  );
+});
+
 test("the healthy walkthrough passes every step; the operator checks; the operator's log and metrics", async (t) => {
   const env = await testEnv();
   const opNs = await isolatedNamespace(t, env, "doc-op");
