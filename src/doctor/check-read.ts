@@ -128,8 +128,9 @@ async function issueAndRevoke(s: Session): Promise<Step> {
       return fail(
         "read",
         title,
-        `${a.path} issued lease ${res.lease_id}, but revoking it failed: ${errText(err)}`,
-        `revoke it: vault lease revoke ${res.lease_id}; and grant update on sys/leases/revoke`,
+        `${a.path} issued lease ${res.lease_id}, but revoking it failed: ${errText(err)}\n` +
+          "(Vault revokes it with the doctor's token, which the doctor revokes when it ends)",
+        "grant update on sys/leases/revoke: the operator revokes leases on rotation and when the resource is deleted",
       );
     }
   } else if (s.kind === "VaultPKISecret" && typeof res.data?.serial_number === "string") {
