@@ -1,6 +1,8 @@
 // Step 7: the read itself, with the doctor's token, reporting only what came
 // back (key names, version, lease TTL), never a value. A dynamic credential
 // or certificate is issued only with --issue, and then revoked at once.
+import type { VaultPKISecretSpec } from "../api/index.ts";
+import { pkiRequestBody } from "../operator/pki/pki.ts";
 import { VaultApiError } from "../vault/http.ts";
 import { mainAccess } from "./access.ts";
 import { mountInfo } from "./mount-info.ts";
@@ -97,7 +99,7 @@ async function issueAndRevoke(s: Session): Promise<Step> {
       namespace: s.vaultNamespace,
       body: write
         ? s.kind === "VaultPKISecret"
-          ? { common_name: (spec as { commonName?: string }).commonName ?? "", ttl: "60s" }
+          ? pkiRequestBody(spec as unknown as VaultPKISecretSpec)
           : (spec.params ?? {})
         : undefined,
       timeoutMs: s.opts.timeoutMs,
@@ -126,8 +128,9 @@ async function issueAndRevoke(s: Session): Promise<Step> {
       return fail(
         "read",
         title,
-        `${a.path} issued lease ${res.lease_id}, but revoking it failed: ${errText(err)}`,
-        `revoke it: vault lease revoke ${res.lease_id}; and grant update on sys/leases/revoke`,
+        `${a.path} issued lease ${res.lease_id}, but revoking it failed: ${errText(err)}\n` +
+          "(Vault revokes it with the doctor's token, which the doctor revokes when it ends)",
+        "grant update on sys/leases/revoke: the operator revokes leases on rotation and when the resource is deleted",
       );
     }
   } else if (s.kind === "VaultPKISecret" && typeof res.data?.serial_number === "string") {

@@ -25,8 +25,8 @@ export function parseSamples(text: string): Sample[] {
   return out;
 }
 
-/** Scrapes a /metrics URL; https is not verified (the operator's serving certificate is self-signed by default). */
-export async function scrape(url: string, token?: string, timeoutMs = 10_000): Promise<Sample[]> {
+/** The text of a /metrics URL; https is not verified (the operator's serving certificate is self-signed by default). */
+export async function fetchMetricsText(url: string, token?: string, timeoutMs = 10_000): Promise<string> {
   const res = await request(url, {
     headers: token ? { authorization: `Bearer ${token}` } : {},
     dispatcher: url.startsWith("https:") ? new Agent({ connect: { rejectUnauthorized: false } }) : undefined,
@@ -35,5 +35,9 @@ export async function scrape(url: string, token?: string, timeoutMs = 10_000): P
   });
   const text = await res.body.text();
   if (res.statusCode !== 200) throw new Error(`GET ${url} returned ${res.statusCode}`);
-  return parseSamples(text);
+  return text;
+}
+
+export async function scrape(url: string, token?: string, timeoutMs = 10_000): Promise<Sample[]> {
+  return parseSamples(await fetchMetricsText(url, token, timeoutMs));
 }

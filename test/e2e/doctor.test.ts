@@ -15,7 +15,7 @@ import { REPO_ROOT, toolPaths } from "../../src/dev/paths.ts";
 import { DB_CREATION_STATEMENTS } from "../../src/dev/playground-config.ts";
 import { doctorResource } from "../../src/doctor/doctor.ts";
 import { doctorOperator } from "../../src/doctor/operator.ts";
-import { scrape } from "../../src/doctor/prom-text.ts";
+import { fetchMetricsText, scrape } from "../../src/doctor/prom-text.ts";
 import type { Report, Step } from "../../src/doctor/report.ts";
 import type { DoctorOptions, SecretKind } from "../../src/doctor/session.ts";
 import { CORE } from "../../src/kube/client.ts";
@@ -125,6 +125,54 @@ async function dbCase(env: TestEnv, ns: string, allowedRoles: string[]) {
     `path "database/config/${conn}" { capabilities = ["read"] }`,
   ].join("\n");
   return { conn, role, extra };
+}
+
+/** The chart's ServiceAccount, ClusterRoles, Roles and bindings, rendered for `ns` and applied (removed at the end). */
+async function applyChartRbac(t: TestContext, env: TestEnv, ns: string) {
+  const rendered = spawnSync(
+    toolPaths().helm,
+    [
+      "template",
+      `doc-${ns.slice(-8)}`,
+      join(REPO_ROOT, "deploy/chart/vault-secrets-operator"),
+      "--namespace",
+      ns,
+    ],
+    { encoding: "utf8" },
+  );
+  assert.equal(rendered.status, 0, rendered.stderr);
+  const docs = parseAllDocuments(rendered.stdout)
+    .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
+    .filter((o): o is { kind: string; metadata: { name: string } } =>
+      ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(o?.kind ?? ""),
+    );
+  const manifest = docs.map((o) => JSON.stringify(o)).join("\n---\n");
+  const applied = await kubectl(env, ["apply", "-f", "-"], manifest);
+  assert.equal(applied.code, 0, applied.stderr);
+  t.after(() => kubectl(env, ["delete", "--ignore-not-found", "-f", "-"], manifest));
+  const name = (kind: string, suffix = "") =>
+    docs.find((o) => o.kind === kind && o.metadata.name.endsWith(suffix))?.metadata.name ?? "";
+  return { serviceAccount: name("ServiceAccount"), metricsReader: name("ClusterRole", "-metrics-reader") };
+}
+
+/** A token of service account `scraper` in `ns`, bound to the metrics-reader ClusterRole. */
+async function scraperToken(t: TestContext, env: TestEnv, ns: string, clusterRole: string): Promise<string> {
+  await env.kube.create(CORE.serviceaccounts, ns, { metadata: { name: "scraper" } });
+  const binding = {
+    apiVersion: "rbac.authorization.k8s.io/v1",
+    kind: "ClusterRoleBinding",
+    metadata: { name: `${ns}-scraper` },
+    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterRole },
+    subjects: [{ kind: "ServiceAccount", name: "scraper", namespace: ns }],
+  };
+  await env.kube.create(CORE.clusterrolebindings, undefined, binding);
+  t.after(() => env.kube.delete(CORE.clusterrolebindings, undefined, binding.metadata.name).catch(() => {}));
+  const res = (await env.kube.raw("POST", env.kube.path(CORE.serviceaccounts, ns, "scraper", "token"), {
+    apiVersion: "authentication.k8s.io/v1",
+    kind: "TokenRequest",
+    spec: { expirationSeconds: 3600 },
+  })) as { status: { token: string } };
+  return res.status.token;
 }
 
 test("vso doctor names the broken link of the chain and its fix", async (t) => {
@@ -259,6 +307,45 @@ test("vso doctor names the broken link of the chain and its fix", async (t) => {
   });
 });
 
+test("vso doctor --issue on a VaultPKISecret issues a certificate with the resource's request and revokes it", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "doc-pki");
+  const role = await vaultRoleFor(
+    env,
+    ns,
+    "app",
+    'path "pki/issue/default" { capabilities = ["update"] }\npath "pki/revoke" { capabilities = ["update"] }',
+  );
+  await defaultConnectionAndAuth(env, ns, role);
+  await env.kube.create(VSO.VaultPKISecret, ns, {
+    apiVersion: API,
+    kind: "VaultPKISecret",
+    metadata: { name: "cert" },
+    spec: {
+      mount: "pki",
+      role: "default",
+      commonName: "app.example.com",
+      ttl: "1h",
+      revoke: true,
+      destination: { name: "tls", create: true, type: "kubernetes.io/tls" },
+    },
+  });
+  const r = await doctorResource(options(env, ns, { issue: true }), "VaultPKISecret", ns, "cert");
+  const read = r.steps.find((s) => s.id === "read");
+  assert.equal(read?.status, "pass", show(r));
+  const serial = /certificate (\S+) revoked/.exec(read?.detail ?? "")?.[1];
+  assert.ok(serial, read?.detail);
+  const cert = await env.vault.call<{ data?: { revocation_time?: number } }>("GET", `pki/cert/${serial}`, {
+    token: env.rootToken,
+  });
+  assert.ok((cert.json?.data?.revocation_time ?? 0) > 0, "the doctor's certificate is revoked");
+  assert.deepEqual(
+    r.steps.filter((s) => s.status === "fail"),
+    [],
+    show(r),
+  );
+});
+
 test("the healthy walkthrough passes every step; the operator checks; the operator's log and metrics", async (t) => {
   const env = await testEnv();
   const opNs = await isolatedNamespace(t, env, "doc-op");
@@ -307,12 +394,21 @@ test("the healthy walkthrough passes every step; the operator checks; the operat
     },
   });
 
+  // The chart's RBAC in the operator namespace, and a scraper allowed /metrics by the chart's metrics-reader role.
+  const chart = await applyChartRbac(t, env, opNs);
+  const token = await scraperToken(t, env, opNs, chart.metricsReader);
+
   const port = await freePort();
-  const metricsUrl = `http://127.0.0.1:${port}/metrics`;
+  const metricsUrl = `https://127.0.0.1:${port}/metrics`;
   const op = spawnOperator(
     env,
     opNs,
-    [`--watch-namespaces=${opNs},${ns}`, `--metrics-bind-address=127.0.0.1:${port}`, "--leader-elect=true"],
+    [
+      `--watch-namespaces=${opNs},${ns}`,
+      `--metrics-bind-address=127.0.0.1:${port}`,
+      "--metrics-secure=true",
+      "--leader-elect=true",
+    ],
     {},
     ["ignore", "pipe", "inherit"],
   );
@@ -347,13 +443,15 @@ test("the healthy walkthrough passes every step; the operator checks; the operat
   await waitForCondition(env, "VaultDynamicSecret", ns, "myapp-db-creds", "Ready", "True", undefined, 60_000);
   // The operator's metrics mention the resources once their status is exported.
   await eventually("resource status in the metrics", async () =>
-    (await scrape(metricsUrl)).some(
+    (await scrape(metricsUrl, token)).some(
       (s) => s.name === "controller_resource_status" && s.labels.name === "myapp-db-creds",
     ),
   );
 
   await t.test("every step passes for the walkthrough's static and dynamic secrets", async () => {
-    const opts = options(env, opNs, { metricsUrl, issue: true });
+    // The secure endpoint refuses a scrape without a token; the doctor passes the one it is given.
+    await assert.rejects(scrape(metricsUrl), /returned 401/);
+    const opts = options(env, opNs, { metricsUrl, metricsToken: token, issue: true });
     for (const [kind, name] of [
       ["VaultStaticSecret", "myapp-database-secret"],
       ["VaultDynamicSecret", "myapp-db-creds"],
@@ -418,52 +516,31 @@ test("the healthy walkthrough passes every step; the operator checks; the operat
     },
   );
 
-  await t.test(
-    "vso doctor without a resource: leader, CRDs, RBAC, and the resources not Ready",
-    async (t) => {
-      const all = await doctorOperator(options(env, opNs), { namespace: ns });
-      const step = (id: string) => all.steps.find((s) => s.id === id);
-      assert.equal(step("leader")?.status, "pass", show(all));
-      assert.equal(step("crds")?.status, "pass", show(all));
-      // The operator runs as a process here, not as a Deployment, so its service account is unknown.
-      assert.equal(step("operator-running")?.status, "warn", show(all));
-      assert.equal(step("rbac")?.status, "skip", show(all));
-      await eventually("both resources Ready in the listing", async () => {
-        const r = await doctorOperator(options(env, opNs), { namespace: ns });
-        return r.steps.find((s) => s.id === "not-ready" && s.status === "pass");
-      });
-      // RBAC through SubjectAccessReviews: the chart's own roles, bound to its service account, give every
-      // permission the doctor checks for; a service account with no permissions fails the check.
-      const release = `doc-${opNs.slice(-8)}`;
-      const rendered = spawnSync(
-        toolPaths().helm,
-        ["template", release, join(REPO_ROOT, "deploy/chart/vault-secrets-operator"), "--namespace", opNs],
-        { encoding: "utf8" },
-      );
-      assert.equal(rendered.status, 0, rendered.stderr);
-      const rbacDocs = parseAllDocuments(rendered.stdout)
-        .map((d) => d.toJS() as { kind?: string; metadata?: { name?: string } } | null)
-        .filter(
-          (o) =>
-            o &&
-            ["ServiceAccount", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding"].includes(
-              o.kind ?? "",
-            ),
-        );
-      const manifest = rbacDocs.map((o) => JSON.stringify(o)).join("\n---\n");
-      const applied = await kubectl(env, ["apply", "-f", "-"], manifest);
-      assert.equal(applied.code, 0, applied.stderr);
-      t.after(() => kubectl(env, ["delete", "--ignore-not-found", "-f", "-"], manifest));
-      const sa = rbacDocs.find((o) => o?.kind === "ServiceAccount")?.metadata?.name;
-      const granted = await doctorOperator(options(env, opNs), { namespace: ns, serviceAccount: sa });
-      assert.equal(granted.steps.find((s) => s.id === "rbac")?.status, "pass", show(granted));
-      await env.kube.create(CORE.serviceaccounts, opNs, { metadata: { name: "powerless" } });
-      const rbac = await doctorOperator(options(env, opNs), { namespace: ns, serviceAccount: "powerless" });
-      const r = rbac.steps.find((s) => s.id === "rbac");
-      assert.equal(r?.status, "fail", show(rbac));
-      assert.match(r?.detail ?? "", /may not: get secrets, list secrets/);
-    },
-  );
+  await t.test("vso doctor without a resource: leader, CRDs, RBAC, and the resources not Ready", async () => {
+    const all = await doctorOperator(options(env, opNs), { namespace: ns });
+    const step = (id: string) => all.steps.find((s) => s.id === id);
+    assert.equal(step("leader")?.status, "pass", show(all));
+    assert.equal(step("crds")?.status, "pass", show(all));
+    // The operator runs as a process here, not as a Deployment, so its service account is unknown.
+    assert.equal(step("operator-running")?.status, "warn", show(all));
+    assert.equal(step("rbac")?.status, "skip", show(all));
+    await eventually("both resources Ready in the listing", async () => {
+      const r = await doctorOperator(options(env, opNs), { namespace: ns });
+      return r.steps.find((s) => s.id === "not-ready" && s.status === "pass");
+    });
+    // RBAC through SubjectAccessReviews: the chart's own roles (applied above), bound to its service
+    // account, give every permission the doctor checks for; a service account with none fails the check.
+    const granted = await doctorOperator(options(env, opNs), {
+      namespace: ns,
+      serviceAccount: chart.serviceAccount,
+    });
+    assert.equal(granted.steps.find((s) => s.id === "rbac")?.status, "pass", show(granted));
+    await env.kube.create(CORE.serviceaccounts, opNs, { metadata: { name: "powerless" } });
+    const rbac = await doctorOperator(options(env, opNs), { namespace: ns, serviceAccount: "powerless" });
+    const r = rbac.steps.find((s) => s.id === "rbac");
+    assert.equal(r?.status, "fail", show(rbac));
+    assert.match(r?.detail ?? "", /may not: get secrets, list secrets/);
+  });
 
   await t.test("a failing sync logs an error line naming the resource and the reason", async () => {
     await env.kube.create(
@@ -510,7 +587,7 @@ test("the healthy walkthrough passes every step; the operator checks; the operat
   await t.test(
     "every metric the dashboard and alerts query is in a scrape of the running operator",
     async () => {
-      const body = await (await fetch(metricsUrl)).text();
+      const body = await fetchMetricsText(metricsUrl, token);
       const families = new Set([...body.matchAll(/^# TYPE (\S+) (\S+)/gm)].map((m) => m[1]));
       const exported = (name: string) =>
         families.has(name) || families.has(name.replace(/_(bucket|sum|count)$/, ""));
