@@ -568,21 +568,15 @@ test("the healthy walkthrough passes every step; the operator checks; the operat
     );
   });
 
-  await t.test(
-    "every log line about a resource of the sync names it with a reconcile ID",
-    {
-      todo: "the secret controllers log through the reconcile's logger (rc.log) once the shared sync pipeline lands",
-    },
-    () => {
-      const mine = lines.filter((l) => l.namespace === ns && typeof l.name === "string");
-      assert.ok(mine.length > 0, `no log line names a resource of ${ns} with namespace and name fields`);
-      for (const l of mine) assert.match(String(l.reconcileID), /^[0-9a-f-]{36}$/, JSON.stringify(l));
-      assert.ok(
-        mine.some((l) => l.name === "broken" && l.level === "error"),
-        "the failing sync's error line",
-      );
-    },
-  );
+  await t.test("every log line about a resource of the sync names it with a reconcile ID", () => {
+    const mine = lines.filter((l) => l.namespace === ns && typeof l.name === "string");
+    assert.ok(mine.length > 0, `no log line names a resource of ${ns} with namespace and name fields`);
+    for (const l of mine) assert.match(String(l.reconcileID), /^[0-9a-f-]{36}$/, JSON.stringify(l));
+    assert.ok(
+      mine.some((l) => l.name === "broken" && l.level === "error"),
+      "the failing sync's error line",
+    );
+  });
 
   await t.test(
     "every metric the dashboard and alerts query is in a scrape of the running operator",
