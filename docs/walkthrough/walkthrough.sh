@@ -42,8 +42,9 @@ kubectl rollout status deployment/vault-secrets-operator-controller-manager -n v
 # 최신 릴리스 다운로드
 #- kubectl apply -f https://github.com/hashicorp/vault-secrets-operator/releases/latest/download/vault-secrets-operator.yaml
 #? no network: the release's one-manifest install is deploy/install.yaml in this repository
-#? (applied over the Helm install above, it changes nothing that runs)
-kubectl apply -f ../../deploy/install.yaml
+#? (applied over the Helm install above, it changes nothing that runs; kubectl's warning that
+#? Helm, not kubectl apply, created each object is left out)
+kubectl apply -f ../../deploy/install.yaml 2> >(grep -v 'missing the kubectl.kubernetes.io/last-applied-configuration' >&2)
 #.
 
 # 설치 확인

@@ -39,8 +39,11 @@ export async function demoOnNode(
 ): Promise<string> {
   if (!state.node) throw new Error("the environment has no node");
   writeFileSync(playedMark(state), new Date().toISOString());
+  const prepared = Date.now();
   await preparePlayground(state, log);
-  log("playing docs/walkthrough/walkthrough.sh, the walkthrough's commands in order");
+  log(
+    `playground ready (${Math.round((Date.now() - prepared) / 1000)}s); playing docs/walkthrough/walkthrough.sh, the walkthrough's commands in order`,
+  );
   const t0 = Date.now();
   await playWalkthrough(state, out);
   const secs = Math.round((Date.now() - t0) / 1000);

@@ -318,6 +318,8 @@ export function envExports(state: DevState): string {
       ["helm", tools.helm],
       ["bao", tools.bao],
       ["psql", join(state.postgres.binDir, "psql")],
+      // The walkthrough reads the metrics through `kubectl port-forward`, which listens in there.
+      ["curl", "curl"],
     ];
     for (const [name, bin] of bins) lines.push(`${name}() { nsenter --net=${ns} -- ${quote(bin)} "$@"; }`);
   }
