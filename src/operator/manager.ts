@@ -184,6 +184,7 @@ export async function startManager(
         log,
         backoff: cfg.backoff,
         onReconcileDone: (n, outcome, seconds) => metrics.observeReconcile(n, outcome, seconds),
+        queueObserver: metrics.queueObserver(name),
       });
       controllers.push(c);
       return c;

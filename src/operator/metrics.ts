@@ -13,6 +13,10 @@ export class OperatorMetrics {
   readonly reconcileErrors: Counter<"controller">;
   readonly reconcileTime: Histogram<"controller">;
   readonly workqueueDepth: Gauge<"name">;
+  readonly workqueueAdds: Counter<"name">;
+  readonly workqueueRetries: Counter<"name">;
+  readonly workqueueQueueDuration: Histogram<"name">;
+  readonly workqueueWorkDuration: Histogram<"name">;
   readonly maxConcurrentReconciles: Gauge<"controller">;
   readonly resourceStatus: Gauge<"controller" | "name" | "namespace">;
   readonly cacheHits: Counter;
@@ -94,6 +98,34 @@ export class OperatorMetrics {
       name: "workqueue_depth",
       help: "Current depth of the work queue.",
       labelNames: ["name"],
+      registers: [r],
+    });
+    // client-go's workqueue families, labelled by the controller's name as controller-runtime does.
+    const queueBuckets = [0.00001, 0.0001, 0.001, 0.01, 0.1, 1, 10, 100, 1000];
+    this.workqueueAdds = new Counter({
+      name: "workqueue_adds_total",
+      help: "Total number of adds handled by the work queue.",
+      labelNames: ["name"],
+      registers: [r],
+    });
+    this.workqueueRetries = new Counter({
+      name: "workqueue_retries_total",
+      help: "Total number of retries handled by the work queue.",
+      labelNames: ["name"],
+      registers: [r],
+    });
+    this.workqueueQueueDuration = new Histogram({
+      name: "workqueue_queue_duration_seconds",
+      help: "How long in seconds an item stays in the work queue before being requested.",
+      labelNames: ["name"],
+      buckets: queueBuckets,
+      registers: [r],
+    });
+    this.workqueueWorkDuration = new Histogram({
+      name: "workqueue_work_duration_seconds",
+      help: "How long in seconds processing an item from the work queue takes.",
+      labelNames: ["name"],
+      buckets: queueBuckets,
       registers: [r],
     });
     this.resourceStatus = new Gauge({
@@ -202,6 +234,16 @@ export class OperatorMetrics {
     this.reconcileTotal.inc({ controller, result });
     if (result === "error") this.reconcileErrors.inc({ controller });
     this.reconcileTime.observe({ controller }, seconds);
+    this.workqueueWorkDuration.observe({ name: controller }, seconds);
+  }
+
+  /** The work queue's reports for the controller `name`. */
+  queueObserver(name: string) {
+    return {
+      added: () => this.workqueueAdds.inc({ name }),
+      waited: (seconds: number) => this.workqueueQueueDuration.observe({ name }, seconds),
+      retried: () => this.workqueueRetries.inc({ name }),
+    };
   }
 
   clientFactoryMetrics() {

@@ -17,7 +17,13 @@ import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { type BackoffPolicy, ExponentialBackoff } from "./backoff.ts";
 import { ConfigurationError, TransientError } from "./errors.ts";
-import { type Priority, RateLimiter, type RateLimiterOptions, WorkQueue } from "./workqueue.ts";
+import {
+  type Priority,
+  type QueueObserver,
+  RateLimiter,
+  type RateLimiterOptions,
+  WorkQueue,
+} from "./workqueue.ts";
 
 export interface ReconcileResult {
   /** Look at this object again after this many milliseconds (a periodic refresh, or a recheck). */
@@ -55,6 +61,8 @@ export interface ControllerOptions {
   /** Backoff of transient failures (the --backoff-* flags). */
   backoff?: Partial<BackoffPolicy>;
   onReconcileDone?: (name: string, outcome: ReconcileOutcome, seconds: number) => void;
+  /** Receives the work queue's adds, waits and retries (the workqueue_* metrics). */
+  queueObserver?: QueueObserver;
 }
 
 export function splitKey(key: string): { namespace: string; name: string } {
@@ -77,7 +85,7 @@ export class Controller {
   constructor(opts: ControllerOptions) {
     this.opts = opts;
     this.name = opts.name;
-    this.queue = new WorkQueue(new RateLimiter(opts.rateLimits));
+    this.queue = new WorkQueue(new RateLimiter(opts.rateLimits), opts.queueObserver);
     this.backoff = new ExponentialBackoff(opts.backoff);
   }
 

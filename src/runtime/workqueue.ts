@@ -62,6 +62,13 @@ export class RateLimiter {
   }
 }
 
+/** What a queue reports, as client-go's workqueue metrics provider does (adds, time waited, retries). */
+export interface QueueObserver {
+  added(): void;
+  waited(seconds: number): void;
+  retried(): void;
+}
+
 export class WorkQueue {
   private readonly high: string[] = [];
   private readonly low: string[] = [];
@@ -72,10 +79,21 @@ export class WorkQueue {
   private readonly delayed = new Map<string, { due: number; timer: NodeJS.Timeout; priority: Priority }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
+  /** When each queued key was added (for the time it waited); only with an observer. */
+  private readonly addedAt = new Map<string, number>();
+  private readonly observer?: QueueObserver;
   readonly limiter: RateLimiter;
 
-  constructor(limiter = new RateLimiter()) {
+  constructor(limiter = new RateLimiter(), observer?: QueueObserver) {
     this.limiter = limiter;
+    this.observer = observer;
+  }
+
+  private handedOut(key: string): void {
+    if (!this.observer) return;
+    const at = this.addedAt.get(key);
+    this.addedAt.delete(key);
+    if (at !== undefined) this.observer.waited((performance.now() - at) / 1000);
   }
 
   add(key: string, priority: Priority = "high"): void {
@@ -98,10 +116,15 @@ export class WorkQueue {
     }
     this.cancelDelayed(key);
     this.queued.set(key, priority);
+    if (this.observer) {
+      this.observer.added();
+      this.addedAt.set(key, performance.now());
+    }
     const waiter = this.waiters.shift();
     if (waiter) {
       this.queued.delete(key);
       this.processing.add(key);
+      this.handedOut(key);
       waiter(key);
       return;
     }
@@ -129,6 +152,7 @@ export class WorkQueue {
   }
 
   addRateLimited(key: string): number {
+    this.observer?.retried();
     const delay = this.limiter.when(key);
     this.addAfter(key, delay, "high");
     return delay;
@@ -157,6 +181,7 @@ export class WorkQueue {
     if (key !== undefined) {
       this.queued.delete(key);
       this.processing.add(key);
+      this.handedOut(key);
       return key;
     }
     if (this.shuttingDown) return undefined;
@@ -184,6 +209,7 @@ export class WorkQueue {
     this.shuttingDown = true;
     for (const { timer } of this.delayed.values()) clearTimeout(timer);
     this.delayed.clear();
+    this.addedAt.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
   }
 }

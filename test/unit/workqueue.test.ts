@@ -85,3 +85,27 @@ test("shutdown releases waiting workers", async () => {
   q.shutdown();
   assert.equal(await p, undefined);
 });
+
+test("an observer sees each add, the time a key waited and each retry", async () => {
+  const seen = { added: 0, waited: [] as number[], retried: 0 };
+  const q = new WorkQueue(new RateLimiter(), {
+    added: () => seen.added++,
+    waited: (s) => seen.waited.push(s),
+    retried: () => seen.retried++,
+  });
+  q.add("a");
+  q.add("a"); // already queued: not a new add
+  q.add("b");
+  await new Promise((r) => setTimeout(r, 20));
+  assert.equal(await q.get(), "a");
+  assert.equal(seen.added, 2);
+  assert.equal(seen.waited.length, 1);
+  assert.ok(seen.waited[0] >= 0.015, `waited ${seen.waited[0]} s`);
+  q.done("a");
+  q.addRateLimited("a");
+  assert.equal(seen.retried, 1);
+  const waiting = q.get(); // "b" is still queued
+  assert.equal(await waiting, "b");
+  assert.equal(seen.waited.length, 2);
+  q.shutdown();
+});
