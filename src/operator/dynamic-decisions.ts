@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { PendingRevocation, VaultSecretLease } from "../api/index.ts";
 import { nextRevocationAt } from "./credential-ledger.ts";
+import { macEqual } from "./hmac.ts";
 
 export type SyncReason =
   | "InitialSync"
@@ -87,6 +88,48 @@ export function staticSyncReason(
   if (f.lastGeneration !== f.generation) return "ResourceUpdated";
   if (!f.destinationExists) return "InexistentDestination";
   return undefined;
+}
+
+/**
+ * Whether static credentials just read are written, and why: they rotated
+ * (their MAC differs from the last one written), or the resource needs a sync
+ * anyway (`reason`), or nothing was ever written. Undefined: the destination
+ * holds them already.
+ */
+export function staticCredsWrite(
+  reason: SyncReason | undefined,
+  mac: string,
+  lastMAC: string | undefined,
+): { write?: SyncReason | "StaticCredsRotated"; rotated: boolean } {
+  const rotated = Boolean(lastMAC) && !macEqual(mac, lastMAC);
+  if (rotated) return { write: "StaticCredsRotated", rotated };
+  return { write: reason ?? (lastMAC ? undefined : "InitialSync"), rotated };
+}
+
+/** Rotation facts of static credentials, from the response (VaultStaticCredsMetaData). */
+export interface StaticCredsMeta {
+  rotationPeriod?: number;
+  rotationSchedule?: string;
+  /** Seconds until the next rotation; 0 while Vault is rotating. */
+  ttl?: number;
+}
+
+/**
+ * Milliseconds until static credentials are read again: just after the
+ * scheduled rotation (`jitter` in [0, 1) spreads it over 150 ms), and no later
+ * than `pollMs` (refreshAfter, default 30 s) so that on-demand rotations reach
+ * the Secret too (VSO #1002). A ttl of 0 means Vault is rotating right now:
+ * look again in a second.
+ */
+export function staticCredsNextLookMs(meta: StaticCredsMeta, pollMs: number, jitter: number): number {
+  const rotating = (meta.rotationPeriod ?? 0) > 0 || (meta.rotationSchedule ?? "") !== "";
+  const ttl = meta.ttl ?? 0;
+  const untilRotation = !rotating
+    ? Number.POSITIVE_INFINITY
+    : ttl > 0
+      ? ttl * 1000 + 500 + jitter * 150
+      : MIN_LOOK_MS;
+  return Math.max(500, Math.min(untilRotation, pollMs));
 }
 
 export function decideDynamic(f: DynamicFacts): DynamicDecision {

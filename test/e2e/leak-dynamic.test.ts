@@ -4,7 +4,8 @@
 // 1. A destination that cannot be written (not owned with overwrite: false, a
 //    name the API server refuses) or a template that does not parse asks
 //    Vault for nothing; a template that fails on the real data gets one lease,
-//    revoked at once, and no more for the same inputs.
+//    revoked at once, and no more for the same inputs, not even from an
+//    operator restarted after it (the hold is a status condition).
 // 5. A lease replaced under revoke: true is recorded in status; the operator
 //    SIGKILLed during the grace period and restarted still revokes it. A lease
 //    a crash left "Issued" (obtained, never committed) is revoked at the next
@@ -409,4 +410,48 @@ test("#6: a template error on a secret value leaks no fragment to the condition,
     }
   }
   assert.match(c.message, /<redacted>/);
+});
+
+test("#1 across a restart: the issue hold is durable, a restarted operator asks for no new lease", async (t: TestContext) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "hold");
+  const { role } = await dbSetup(env, ns, "10m", "1h");
+  let op: ChildProcess = spawnOperator(env, ns);
+  t.after(() => op.kill("SIGKILL"));
+  const text = '{{ mustToDate "2006-01-02" .Secrets.password }}';
+  await env.kube.create(
+    VSO.VaultDynamicSecret,
+    ns,
+    vds("exec", {
+      path: `creds/${role}`,
+      destination: { name: "exec", create: true, transformation: { templates: { out: { text } } } },
+    }),
+  );
+  await waitForCondition(
+    env,
+    "VaultDynamicSecret",
+    ns,
+    "exec",
+    "IssueHold",
+    "True",
+    /template error/,
+    30_000,
+  );
+  await eventually("the lease revoked", async () => (await revokeEvents(env, ns, "exec")) === 1, 30_000);
+  op.kill("SIGKILL");
+  await new Promise((r) => op.once("exit", r));
+  op = spawnOperator(env, ns);
+  // The restarted operator reads the hold from status: its configuration rechecks (every ~4.5 s) issue nothing.
+  const failedAgain = async () =>
+    (await eventsFor(env, ns, "exec"))
+      .filter((e) => /no new credentials are requested/.test(e.message ?? ""))
+      .reduce((n, e) => n + ((e as { count?: number }).count ?? 1), 0);
+  const before = await failedAgain();
+  await eventually("the restarted operator reconciled", async () => (await failedAgain()) > before, 30_000);
+  await new Promise((r) => setTimeout(r, 6000));
+  const revoked = await revokeEvents(env, ns, "exec");
+  t.diagnostic(`leases issued and revoked across the restart: ${revoked}`);
+  assert.equal(revoked, 1, "no second lease after the restart");
+  assert.equal(await leaseCount(env, role), 0);
+  await env.kube.delete(VSO.VaultDynamicSecret, ns, "exec");
 });

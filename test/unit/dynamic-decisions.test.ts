@@ -11,7 +11,11 @@ import {
   MIN_LOOK_MS,
   nextLookMs,
   renewalDueAt,
+  type StaticCredsMeta,
+  type SyncReason,
   staticCredsMismatch,
+  staticCredsNextLookMs,
+  staticCredsWrite,
   staticSyncReason,
 } from "../../src/operator/dynamic-decisions.ts";
 
@@ -120,4 +124,31 @@ test("staticSyncReason: why static credentials are written even when they did no
     ["nothing changed: only a rotation writes", {}, undefined],
   ];
   for (const [name, over, want] of cases) assert.equal(staticSyncReason({ ...base, ...over }), want, name);
+});
+
+test("staticCredsWrite: a rotation writes and restarts; a sync reason or a first read writes; else nothing", () => {
+  const cases: [string, SyncReason | undefined, string, string | undefined, string | undefined, boolean][] = [
+    ["rotated", undefined, "bmV3", "b2xk", "StaticCredsRotated", true],
+    ["rotated while the spec changed too", "ResourceUpdated", "bmV3", "b2xk", "StaticCredsRotated", true],
+    ["same credentials, spec changed", "ResourceUpdated", "b2xk", "b2xk", "ResourceUpdated", false],
+    ["first read", undefined, "bmV3", undefined, "InitialSync", false],
+    ["same credentials, nothing changed", undefined, "b2xk", "b2xk", undefined, false],
+  ];
+  for (const [name, reason, mac, lastMAC, write, rotated] of cases) {
+    assert.deepEqual(staticCredsWrite(reason, mac, lastMAC), { write, rotated }, name);
+  }
+});
+
+test("staticCredsNextLookMs: just after the rotation, never later than the poll, a second while rotating", () => {
+  const cases: [string, StaticCredsMeta, number, number, number][] = [
+    ["rotation in 10 s, 30 s poll", { rotationPeriod: 3600, ttl: 10 }, 30_000, 0, 10_500],
+    ["jitter spreads 150 ms", { rotationPeriod: 3600, ttl: 10 }, 30_000, 0.5, 10_575],
+    ["rotation after the poll", { rotationSchedule: "0 * * * *", ttl: 600 }, 30_000, 0, 30_000],
+    ["Vault rotating now", { rotationPeriod: 3600, ttl: 0 }, 30_000, 0, MIN_LOOK_MS],
+    ["no rotation: the poll", { ttl: 5 }, 30_000, 0, 30_000],
+    ["a tiny refreshAfter is floored", {}, 100, 0, 500],
+  ];
+  for (const [name, meta, poll, jitter, want] of cases) {
+    assert.equal(staticCredsNextLookMs(meta, poll, jitter), want, name);
+  }
 });

@@ -33,13 +33,14 @@ import type { SecretObject } from "../destination.ts";
 import {
   decideDynamic,
   leaseJitter,
-  MIN_LOOK_MS,
   renewalDueAt,
   type SyncReason,
   staticCredsMismatch,
+  staticCredsNextLookMs,
+  staticCredsWrite,
   staticSyncReason,
 } from "../dynamic-decisions.ts";
-import { macEqual, secretDataMAC } from "../hmac.ts";
+import { secretDataMAC } from "../hmac.ts";
 import { IssueHoldError } from "../issue-hold.ts";
 import { VSO } from "../resources.ts";
 import { classify, type ErrorClass, syncConditions } from "./common.ts";
@@ -404,9 +405,9 @@ export class VaultDynamicSecretReconciler {
           Object.entries(data).filter(([key]) => !STATIC_META_KEYS.includes(key)),
         );
         mac = secretDataMAC(ctx.hmacKey, macInput);
-        rotated = Boolean(lastMAC) && !macEqual(mac, lastMAC);
-        if (rotated) return "StaticCredsRotated";
-        return reason ?? (lastMAC ? undefined : "InitialSync");
+        const decision = staticCredsWrite(reason, mac, lastMAC);
+        rotated = decision.rotated;
+        return decision.write;
       },
       record: (status, { fetched, wrote, client }) => {
         const secrets = fetched.secrets;
@@ -448,19 +449,9 @@ export class VaultDynamicSecretReconciler {
         );
         return { restart: wrote && rotated };
       },
-      // Next look: just after the scheduled rotation, and no later than refreshAfter (default 30s)
-      // so that on-demand rotations reach the Secret too (VSO #1002).
-      // A ttl of 0 means Vault is rotating right now: look again in a second.
       schedule: () => {
-        const m = meta ?? { rotationPeriod: 0, rotationSchedule: "", ttl: 0 };
-        const rotating = (m.rotationPeriod ?? 0) > 0 || (m.rotationSchedule ?? "") !== "";
-        const untilRotation = !rotating
-          ? Number.POSITIVE_INFINITY
-          : (m.ttl ?? 0) > 0
-            ? (m.ttl ?? 0) * 1000 + 500 + Math.random() * 150
-            : MIN_LOOK_MS;
         const poll = spec.refreshAfter ? parseDuration(spec.refreshAfter) : 30_000;
-        return { requeueAfterMs: Math.max(500, Math.min(untilRotation, poll)) };
+        return { requeueAfterMs: staticCredsNextLookMs(meta ?? {}, poll, Math.random()) };
       },
     });
   }
