@@ -12,7 +12,7 @@
 // delete with revoke: true leaves 0 leases.
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
@@ -113,7 +113,10 @@ async function crashAt(t: TestContext, step: keyof typeof STEPS): Promise<void> 
   const dir = mkdtempSync(join(tmpdir(), "vso-crash-"));
   const vault = await startFaultProxy(env.state.vault.address);
   const kube = await startKubeFaultProxy(env.state.kubeconfig, dir);
-  t.after(() => Promise.all([vault.close(), kube.proxy.close()]));
+  t.after(async () => {
+    await Promise.all([vault.close(), kube.proxy.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
   // The operator reaches Vault (through the VaultConnection) and the API server only through the proxies.
   const viaProxies: TestEnv = {
     ...env,
