@@ -13,7 +13,7 @@ import { applyCRDs } from "../../src/dev/crds.ts";
 import { requireTools } from "../../src/dev/paths.ts";
 import { generateControlPlanePki } from "../../src/dev/pki.ts";
 import { configureKubernetes, DB_CREATION_STATEMENTS } from "../../src/dev/playground-config.ts";
-import { stopAll, type TrackedProcess } from "../../src/dev/processes.ts";
+import { isAlive, stopAll, type TrackedProcess } from "../../src/dev/processes.ts";
 import { startEtcd } from "../../src/dev/servers/etcd.ts";
 import { adminAgent, startKubeApiserver, writeKubeFiles } from "../../src/dev/servers/kube.ts";
 import { startOpenBao } from "../../src/dev/servers/openbao.ts";
@@ -26,6 +26,8 @@ export interface PrivateServers {
   /** A TestEnv whose kubeconfig, API client and Vault are the private ones (PostgreSQL stays shared). */
   env: TestEnv;
   processes: { etcd: TrackedProcess; apiserver: TrackedProcess; vault: TrackedProcess };
+  /** SIGKILLs kube-apiserver, waits `downMs`, and starts it again on the same port and etcd. */
+  restartApiserver(downMs: number): Promise<void>;
 }
 
 export async function startPrivateServers(t: TestContext, shared: TestEnv): Promise<PrivateServers> {
@@ -54,8 +56,9 @@ export async function startPrivateServers(t: TestContext, shared: TestEnv): Prom
   ]);
   processes.etcd = etcd.process;
   processes.vault = bao.process;
-  processes.apiserver = await startKubeApiserver(dir, tools.kubeApiserver, etcd.url, apiPort, files, agent);
-  await agent.close();
+  const startApiserver = () => startKubeApiserver(dir, tools.kubeApiserver, etcd.url, apiPort, files, agent);
+  processes.apiserver = await startApiserver();
+  t.after(() => agent.close());
   const kube = await KubeClient.load(files.kubeconfig);
   t.after(() => kube.close());
   const { reviewerJwt } = await configureKubernetes(kube);
@@ -102,5 +105,12 @@ export async function startPrivateServers(t: TestContext, shared: TestEnv): Prom
       rootToken,
     },
     processes: processes as PrivateServers["processes"],
+    async restartApiserver(downMs) {
+      const old = processes.apiserver as TrackedProcess;
+      process.kill(old.pid, "SIGKILL");
+      while (isAlive(old)) await new Promise((r) => setTimeout(r, 50));
+      await new Promise((r) => setTimeout(r, downMs));
+      processes.apiserver = await startApiserver();
+    },
   };
 }
