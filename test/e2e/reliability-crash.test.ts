@@ -12,7 +12,7 @@
 // delete with revoke: true leaves 0 leases.
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type TestContext, test } from "node:test";
@@ -113,7 +113,10 @@ async function crashAt(t: TestContext, step: keyof typeof STEPS): Promise<void> 
   const dir = mkdtempSync(join(tmpdir(), "vso-crash-"));
   const vault = await startFaultProxy(env.state.vault.address);
   const kube = await startKubeFaultProxy(env.state.kubeconfig, dir);
-  t.after(() => Promise.all([vault.close(), kube.proxy.close()]));
+  t.after(async () => {
+    await Promise.all([vault.close(), kube.proxy.close()]);
+    rmSync(dir, { recursive: true, force: true });
+  });
   // The operator reaches Vault (through the VaultConnection) and the API server only through the proxies.
   const viaProxies: TestEnv = {
     ...env,
@@ -130,15 +133,16 @@ async function crashAt(t: TestContext, step: keyof typeof STEPS): Promise<void> 
   const { proxy, rule } = STEPS[step];
   const fired = (proxy === "vault" ? vault : kube.proxy).arm({ ...rule(ns), act: () => killed(op) });
   await env.kube.create(VSO.VaultDynamicSecret, ns, vds("creds", { path: `creds/${role}`, revoke: true }));
+  let timer: NodeJS.Timeout | undefined;
   const ex = await Promise.race([
     fired,
-    new Promise<never>((_, reject) =>
-      setTimeout(
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(
         () => reject(new Error(`step ${step} never seen: ${kube.proxy.seen.slice(-20).join("; ")}`)),
         90_000,
-      ),
-    ),
-  ]);
+      );
+    }),
+  ]).finally(() => clearTimeout(timer)); // a pending timer would keep the test process alive
   const atKill = await liveLeases(env, role);
   const secretAtKill = await env.kube.getOrNull(CORE.secrets, ns, "creds");
   t.diagnostic(
@@ -181,14 +185,13 @@ const KNOWN_DEFECTS: Partial<Record<keyof typeof STEPS, string>> = {
     "defect: the operator killed after Vault issued a lease but before the response reached it leaves that lease alive until its TTL: nothing recorded it, and the operator cannot list the role's leases",
 };
 
-test("SIGKILL at each step of a dynamic sync", { concurrency: true }, async (t) => {
-  await Promise.all(
-    (Object.keys(STEPS) as (keyof typeof STEPS)[]).map((step) =>
-      t.test(
-        `step "${step}": 0 leases leaked, the Secret valid, 0 after delete`,
-        { todo: KNOWN_DEFECTS[step] },
-        (t) => crashAt(t, step),
-      ),
-    ),
+// One step after the other: four operators starting at once on a busy machine are slower than in turn.
+for (const step of Object.keys(STEPS) as (keyof typeof STEPS)[]) {
+  test(
+    `SIGKILL at step "${step}" of a dynamic sync: 0 leases leaked, the Secret valid, 0 after delete`,
+    {
+      todo: KNOWN_DEFECTS[step],
+    },
+    (t) => crashAt(t, step),
   );
-});
+}

@@ -178,7 +178,7 @@ export async function startKubeFaultProxy(
   const close = proxy.close;
   proxy.close = async () => {
     await close();
-    await agent.close();
+    await agent.destroy(); // watches still open upstream would keep a graceful close waiting
   };
   return { proxy, kubeconfig: path };
 }
