@@ -12,7 +12,7 @@ import { loginPath, shouldPersist } from "./client-cache-entry.ts";
 import type { CacheLog, ClientCacheOrigin, ClientCachePersistence } from "./client-cache-storage.ts";
 import { buildVaultHttp } from "./connection.ts";
 import type { VaultHttp } from "./http.ts";
-import { credentialProvider } from "./login.ts";
+import { cachedServiceAccountUid, credentialProvider, type ServiceAccountUid } from "./login.ts";
 import type { ResolvedAuth } from "./resolved-auth.ts";
 
 export function clientCacheKey(
@@ -45,6 +45,7 @@ export class VaultClientFactory {
   private readonly metrics?: ClientFactoryMetrics;
   private readonly persistence?: ClientCachePersistence;
   private readonly log?: CacheLog;
+  private readonly serviceAccountUid: ServiceAccountUid;
 
   constructor(
     kube: KubeClient,
@@ -58,6 +59,7 @@ export class VaultClientFactory {
     },
   ) {
     this.kube = kube;
+    this.serviceAccountUid = cachedServiceAccountUid(kube);
     this.userAgent = opts.userAgent;
     this.metrics = opts.metrics;
     this.persistence = opts.persistence;
@@ -130,7 +132,7 @@ export class VaultClientFactory {
     consumerNamespace: string,
     opts: { persist?: boolean; keySuffix?: string; restoreOnly: boolean },
   ): Promise<VaultClient | undefined> {
-    const provider = await credentialProvider(this.kube, resolved, consumerNamespace);
+    const provider = await credentialProvider(this.kube, resolved, consumerNamespace, this.serviceAccountUid);
     const baseKey = clientCacheKey(
       resolved.spec.method,
       resolved.auth.metadata.uid ?? "",

@@ -4,6 +4,7 @@
 // Providers are always resolved in the namespace of the consuming resource.
 import { readFileSync, statSync } from "node:fs";
 import { isAbsolute } from "node:path";
+import { LRUCache } from "lru-cache";
 import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
 import type { ResolvedAuth } from "./resolved-auth.ts";
 
@@ -44,10 +45,37 @@ async function serviceAccountToken(
   return res.status.token;
 }
 
-async function getServiceAccount(kube: KubeClient, namespace: string, name: string, field: string) {
-  const sa = await kube.getOrNull(CORE.serviceaccounts, namespace, name);
-  if (!sa) throw new AuthConfigError(field, `ServiceAccount ${namespace}/${name} not found`);
-  return sa;
+/** The UID of a ServiceAccount (part of the client cache key); an AuthConfigError naming `field` when it is missing. */
+export type ServiceAccountUid = (namespace: string, name: string, field: string) => Promise<string>;
+
+/** Asks the API server every time (the doctor, which must see the live state). */
+export function liveServiceAccountUid(kube: KubeClient): ServiceAccountUid {
+  return async (namespace, name, field) => {
+    const sa = await kube.getOrNull(CORE.serviceaccounts, namespace, name);
+    if (!sa) throw new AuthConfigError(field, `ServiceAccount ${namespace}/${name} not found`);
+    return sa.metadata.uid ?? "";
+  };
+}
+
+/**
+ * Remembers each UID for `ttlMs`. The operator needs it on every reconcile only
+ * to find its cached Vault client; asking the API server each time was one GET
+ * per resource per refresh, nearly all of the operator's steady API load. A
+ * ServiceAccount deleted or recreated is noticed within `ttlMs` (a recreated one
+ * then gets a client of its own), as a controller-runtime cache would a moment
+ * after its watch event.
+ */
+export function cachedServiceAccountUid(kube: KubeClient, ttlMs = 60_000): ServiceAccountUid {
+  const live = liveServiceAccountUid(kube);
+  const uids = new LRUCache<string, string>({ max: 10_000, ttl: ttlMs });
+  return async (namespace, name, field) => {
+    const key = `${namespace}/${name}`;
+    const hit = uids.get(key);
+    if (hit !== undefined) return hit;
+    const uid = await live(namespace, name, field);
+    uids.set(key, uid);
+    return uid;
+  };
 }
 
 async function getSecretKey(kube: KubeClient, namespace: string, name: string, key: string, field: string) {
@@ -62,6 +90,7 @@ export async function credentialProvider(
   kube: KubeClient,
   resolved: ResolvedAuth,
   consumerNamespace: string,
+  serviceAccountUid: ServiceAccountUid = liveServiceAccountUid(kube),
 ): Promise<CredentialProvider> {
   const { spec } = resolved;
   switch (spec.method) {
@@ -74,14 +103,13 @@ export async function credentialProvider(
           "spec.kubernetes.serviceAccount is required",
         );
       }
-      const sa = await getServiceAccount(
-        kube,
+      const uid = await serviceAccountUid(
         consumerNamespace,
         k.serviceAccount,
         "spec.kubernetes.serviceAccount",
       );
       return {
-        uid: sa.metadata.uid ?? "",
+        uid,
         loginBody: async () => ({
           role: k.role,
           jwt: await serviceAccountToken(
@@ -109,14 +137,9 @@ export async function credentialProvider(
         };
       }
       if (j.serviceAccount) {
-        const sa = await getServiceAccount(
-          kube,
-          consumerNamespace,
-          j.serviceAccount,
-          "spec.jwt.serviceAccount",
-        );
+        const uid = await serviceAccountUid(consumerNamespace, j.serviceAccount, "spec.jwt.serviceAccount");
         return {
-          uid: sa.metadata.uid ?? "",
+          uid,
           loginBody: async () => ({
             role: j.role,
             jwt: await serviceAccountToken(

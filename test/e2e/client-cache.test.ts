@@ -170,10 +170,16 @@ async function leaseAlive(env: TestEnv, leaseId: string): Promise<number | undef
 async function syncedCreds(f: Fixture) {
   await f.env.kube.create(VSO.VaultDynamicSecret, f.ns, vds("app-db", { path: `creds/${f.role}` }));
   const creds = decoded(await waitForSecret(f.env, f.ns, "app-db", () => true, 45_000));
-  const st = await getStatus(f.env, "VaultDynamicSecret", f.ns, "app-db");
+  // The Secret is written before the status commit that records the client: wait for that commit.
+  const st = await eventually("status recording the lease and the client", async () => {
+    const s = await getStatus(f.env, "VaultDynamicSecret", f.ns, "app-db");
+    return (s.secretLease as { id?: string } | undefined)?.id &&
+      (s.vaultClientMeta as { cacheKey?: string } | undefined)?.cacheKey
+      ? s
+      : null;
+  });
   const leaseId = (st.secretLease as { id: string }).id;
   const meta = st.vaultClientMeta as { cacheKey: string; id: string };
-  assert.ok(leaseId && meta?.cacheKey, "status records the lease and the client");
   assert.ok((await pgQuery(f.env, creds.username, creds.password, "SELECT 1")).ok, "fresh credentials work");
   return { creds, leaseId, meta };
 }

@@ -114,7 +114,11 @@ describe("dynamic secrets against PostgreSQL", { concurrency: true }, () => {
     const first = decoded(await waitForSecret(env, ns, "static"));
     assert.equal(first.username, user);
     assert.ok((await pgQuery(env, user, first.password, "SELECT 1")).ok, "the synced static password works");
-    const st = await getStatus(env, "VaultDynamicSecret", ns, "static");
+    // The status is committed just after the Secret is written.
+    const st = await eventually("the static credentials in status", async () => {
+      const s = await getStatus(env, "VaultDynamicSecret", ns, "static");
+      return s.staticCredsMetaData ? s : null;
+    });
     assert.equal((st.staticCredsMetaData as { rotationPeriod: number }).rotationPeriod, 10);
 
     // Scheduled rotation (every 10 s).

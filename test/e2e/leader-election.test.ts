@@ -56,7 +56,11 @@ test("leader change: one leader at a time, takeover after a kill, no new credent
     }),
   );
   const issued = decoded(await waitForSecret(env, ns, "creds", () => true, 30_000));
-  const st0 = await getStatus(env, "VaultDynamicSecret", ns, "creds");
+  // The status is committed just after the Secret is written.
+  const st0 = await eventually("the sync in status", async () => {
+    const st = await getStatus(env, "VaultDynamicSecret", ns, "creds");
+    return (st.lastRenewalTime as number) > 0 ? st : null;
+  });
 
   ops[first].kill("SIGKILL");
   const second = await eventually(

@@ -42,13 +42,18 @@ function fakeController() {
 const obj = (name: string, extra: Partial<KubeObject["metadata"]> = {}, rest: object = {}): KubeObject =>
   ({ metadata: { namespace: "ns", name, generation: 1, ...extra }, ...rest }) as KubeObject;
 
-test("watchOwnKind: add and delete always; updates of the spec, deletion or finalizers; labels only when asked", () => {
+test("watchOwnKind: add and delete always; updates of the spec or deletion; labels only when asked", () => {
   const a = obj("a", { labels: { x: "1" } });
   const cases: [string, KubeObject, boolean, boolean][] = [
     ["status only", obj("a", { labels: { x: "1" } }), false, false],
     ["generation", obj("a", { labels: { x: "1" }, generation: 2 }), true, true],
     ["deletion", obj("a", { labels: { x: "1" }, deletionTimestamp: "now" }), true, true],
-    ["finalizers", obj("a", { labels: { x: "1" }, finalizers: ["f"] }), true, true],
+    [
+      "finalizer added (the reconciler's own write)",
+      obj("a", { labels: { x: "1" }, finalizers: ["f"] }),
+      false,
+      false,
+    ],
     ["labels", obj("a", { labels: { x: "2" } }), false, true],
     ["annotations", obj("a", { labels: { x: "1" }, annotations: { y: "1" } }), false, true],
   ];
@@ -128,4 +133,20 @@ test("watchSecretKindDependencies: transformation users, failing resources, owne
     ["stranger", true],
   ]);
   assert.deepEqual(take(), ["ns/user"], "the owner of an edited Secret; adds (our own creates) are ignored");
+});
+
+test("a finalizer the reconciler adds does not enqueue again; one removed by someone else does", () => {
+  const own = fakeInformer();
+  const enqueued: string[] = [];
+  const c = { enqueue: (k: string) => enqueued.push(k) } as unknown as Controller;
+  watchOwnKind(own as unknown as MultiInformer<KubeObject>, c);
+  const obj = (finalizers: string[], generation = 1): KubeObject => ({
+    metadata: { namespace: "ns", name: "a", generation, finalizers },
+  });
+  own.fire("update", obj([]), obj(["vso.finalizer"]));
+  assert.deepEqual(enqueued, [], "our own finalizer write");
+  own.fire("update", obj(["vso.finalizer"]), obj([]));
+  assert.deepEqual(enqueued, ["ns/a"], "removed out of band");
+  own.fire("update", obj(["vso.finalizer"]), obj(["vso.finalizer"], 2));
+  assert.deepEqual(enqueued, ["ns/a", "ns/a"], "a spec change");
 });

@@ -22,12 +22,17 @@ export function keyOf(o: KubeObject): string {
   return `${o.metadata.namespace}/${o.metadata.name}`;
 }
 
-/** A change a reconciler acts on: the spec (generation), deletion, or the finalizers. */
+/**
+ * A change a reconciler acts on: the spec (generation), deletion, or a
+ * finalizer removed by someone else. A finalizer added is not: it is the first
+ * reconcile's own write, and acting on it reconciled every resource twice at
+ * start (one more Vault read each).
+ */
 export function generationChanged(a: KubeObject, b: KubeObject): boolean {
   return (
     a.metadata.generation !== b.metadata.generation ||
     a.metadata.deletionTimestamp !== b.metadata.deletionTimestamp ||
-    (a.metadata.finalizers ?? []).length !== (b.metadata.finalizers ?? []).length
+    (b.metadata.finalizers ?? []).length < (a.metadata.finalizers ?? []).length
   );
 }
 
