@@ -75,15 +75,9 @@ export async function configureKubernetes(kube: KubeClient): Promise<{ reviewerJ
   return { reviewerJwt: res.status.token };
 }
 
-export async function configureVault(
-  vault: VaultHttp,
-  token: string,
-  kube: { server: string; caPem: string; reviewerJwt: string },
-  pg: { host: string; port: number },
-  opts: PlaygroundOptions,
-): Promise<void> {
+/** The walkthrough's KV v2 secrets (at secret/, which a dev server mounts) and `myapp-policy` to read them. */
+export async function configureSampleSecrets(vault: VaultHttp, token: string): Promise<void> {
   const t = { token };
-  // KV v2 is mounted at secret/ by the dev server.
   for (const [path, data] of Object.entries(SAMPLE_SECRETS)) {
     await vault.call("POST", `secret/data/${path}`, { ...t, body: { data } });
   }
@@ -96,6 +90,17 @@ export async function configureVault(
       ].join("\n"),
     },
   });
+}
+
+export async function configureVault(
+  vault: VaultHttp,
+  token: string,
+  kube: { server: string; caPem: string; reviewerJwt: string },
+  pg: { host: string; port: number },
+  opts: PlaygroundOptions,
+): Promise<void> {
+  const t = { token };
+  await configureSampleSecrets(vault, token);
   await vault.call("PUT", "sys/policies/acl/myapp-db-policy", {
     ...t,
     body: {

@@ -12,7 +12,7 @@ import { VaultHttp } from "../../vault/http.ts";
 import type { DevState } from "../environment.ts";
 import { cachedArchive, importImage, OPENBAO_IMAGE, openbaoImage } from "../node/images.ts";
 import { toolPaths } from "../paths.ts";
-import { SAMPLE_SECRETS } from "../playground-config.ts";
+import { configureSampleSecrets } from "../playground-config.ts";
 import { runTool, until } from "./tools.ts";
 
 export const VAULT_NAMESPACE = "vault";
@@ -190,18 +190,7 @@ export async function deployVault(state: DevState, log: (l: string) => void): Pr
 /** What the walkthrough finds in place before its first `vault` command. */
 export async function configureWalkthroughVault(vault: VaultHttp, token: string): Promise<void> {
   const t = { token };
-  for (const [path, data] of Object.entries(SAMPLE_SECRETS)) {
-    await vault.call("POST", `secret/data/${path}`, { ...t, body: { data } });
-  }
-  await vault.call("PUT", "sys/policies/acl/myapp-policy", {
-    ...t,
-    body: {
-      policy: [
-        'path "secret/data/myapp/*" { capabilities = ["read"] }',
-        'path "secret/metadata/myapp/*" { capabilities = ["read", "list"] }',
-      ].join("\n"),
-    },
-  });
+  await configureSampleSecrets(vault, token);
   const auths = (await vault.call<Record<string, unknown>>("GET", "sys/auth", t)).json ?? {};
   if (!auths["kubernetes/"]) {
     await vault.call("POST", "sys/auth/kubernetes", { ...t, body: { type: "kubernetes" } });
