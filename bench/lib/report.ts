@@ -201,6 +201,7 @@ export function svgChart(report: Report): string {
   const width = 20 + panels.length * (W + 20);
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${H}" font-family="sans-serif" font-size="12">`,
+    `<title>Benchmark at N = ${report.n} VaultStaticSecrets</title>`,
     `<rect width="100%" height="100%" fill="white"/>`,
     ...parts,
     `<text x="${width - 10}" y="${H - 8}" text-anchor="end" fill="#666">N = ${report.n} VaultStaticSecrets; medians of ${Math.max(...ops.map((o) => report.runs.filter((r) => r.operator === o).length))} runs</text>`,
