@@ -2,7 +2,7 @@
 // for the ServiceAccount `bench` of every namespace, the default VaultConnection and VaultAuth
 // in the operator namespace, and N VaultStaticSecrets over 10 namespaces.
 import { randomBytes } from "node:crypto";
-import { CORE, isAlreadyExists, type KubeClient } from "../../src/kube/client.ts";
+import { CORE, type KubeClient } from "../../src/kube/client.ts";
 import type { VaultHttp } from "../../src/vault/http.ts";
 
 export const OPERATOR_NS = "vso-bench";
@@ -38,23 +38,10 @@ export async function pool<T>(xs: T[], concurrency: number, fn: (x: T, i: number
   await Promise.all(Array.from({ length: Math.min(concurrency, xs.length) }, worker));
 }
 
-async function ensure(
-  kube: KubeClient,
-  rt: (typeof CORE)[keyof typeof CORE],
-  ns: string | undefined,
-  obj: unknown,
-) {
-  try {
-    await kube.create(rt, ns, obj);
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-  }
-}
-
 export async function setupAuth(kube: KubeClient, vault: VaultHttp, rootToken: string): Promise<void> {
   for (const ns of [OPERATOR_NS, ...NAMESPACES]) {
-    await ensure(kube, CORE.namespaces, undefined, { metadata: { name: ns } });
-    await ensure(kube, CORE.serviceaccounts, ns, { metadata: { name: SA } });
+    await kube.createIfAbsent(CORE.namespaces, undefined, { metadata: { name: ns } });
+    await kube.createIfAbsent(CORE.serviceaccounts, ns, { metadata: { name: SA } });
   }
   await vault.call("PUT", `sys/policies/acl/${ROLE}`, {
     token: rootToken,

@@ -2,7 +2,7 @@
 // a cluster and Vault, so its manifests apply unchanged (apart from the Vault
 // address): KV v2 sample data, Kubernetes auth with role myapp-role, policies,
 // the database engine with my-postgres and myapp-db-role, PKI and Transit.
-import { CORE, isAlreadyExists, type KubeClient } from "../kube/client.ts";
+import { CORE, type KubeClient } from "../kube/client.ts";
 import type { VaultHttp } from "../vault/http.ts";
 
 export const OPERATOR_NAMESPACE = "vault-secrets-operator-system";
@@ -38,27 +38,14 @@ export interface PlaygroundOptions {
   dbMaxTtl: string;
 }
 
-async function ensure(
-  kube: KubeClient,
-  rt: (typeof CORE)[keyof typeof CORE],
-  ns: string | undefined,
-  obj: unknown,
-) {
-  try {
-    await kube.create(rt, ns, obj);
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-  }
-}
-
 /** Kubernetes side: namespaces, service accounts, the token reviewer's RBAC, and its token. */
 export async function configureKubernetes(kube: KubeClient): Promise<{ reviewerJwt: string }> {
-  await ensure(kube, CORE.namespaces, undefined, { metadata: { name: OPERATOR_NAMESPACE } });
-  await ensure(kube, CORE.serviceaccounts, "default", { metadata: { name: "myapp-sa" } });
-  await ensure(kube, CORE.serviceaccounts, TOKEN_REVIEWER_NAMESPACE, {
+  await kube.createIfAbsent(CORE.namespaces, undefined, { metadata: { name: OPERATOR_NAMESPACE } });
+  await kube.createIfAbsent(CORE.serviceaccounts, "default", { metadata: { name: "myapp-sa" } });
+  await kube.createIfAbsent(CORE.serviceaccounts, TOKEN_REVIEWER_NAMESPACE, {
     metadata: { name: TOKEN_REVIEWER_SA },
   });
-  await ensure(kube, CORE.clusterrolebindings, undefined, {
+  await kube.createIfAbsent(CORE.clusterrolebindings, undefined, {
     metadata: { name: "vso-ts-vault-token-reviewer" },
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "system:auth-delegator" },
     subjects: [{ kind: "ServiceAccount", name: TOKEN_REVIEWER_SA, namespace: TOKEN_REVIEWER_NAMESPACE }],

@@ -338,6 +338,15 @@ export class KubeClient {
     return (await this.raw("POST", this.path(rt, namespace), obj)) as T;
   }
 
+  /** Creates the object unless one of that name already exists (which is left as it is). */
+  async createIfAbsent(rt: ResourceType, namespace: string | undefined, obj: unknown): Promise<void> {
+    try {
+      await this.create(rt, namespace, obj);
+    } catch (err) {
+      if (!isAlreadyExists(err)) throw err;
+    }
+  }
+
   async replace<T extends KubeObject = KubeObject>(
     rt: ResourceType,
     namespace: string | undefined,
