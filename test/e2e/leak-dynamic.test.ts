@@ -28,6 +28,7 @@ import {
   eventsFor,
   getStatus,
   kvPut,
+  plantPendingRevocations,
   startOperator,
   vaultRoleFor,
   waitForCondition,
@@ -260,22 +261,7 @@ describe("credential leaks: VaultDynamicSecret", { concurrency: true }, () => {
         .json?.lease_id ?? "";
     const issued = await read();
     const replaced = await read();
-    const nowS = Math.floor(Date.now() / 1000);
-    await env.kube.patch(
-      VSO.VaultDynamicSecret,
-      ns,
-      "creds",
-      {
-        status: {
-          pendingRevocations: [
-            { id: issued, reason: "Issued", revokeAfter: nowS },
-            { id: replaced, reason: "Replaced", revokeAfter: nowS + 3600 },
-          ],
-        },
-      },
-      "merge",
-      { subresource: "status" },
-    );
+    await plantPendingRevocations(env, "VaultDynamicSecret", ns, "creds", issued, replaced);
     assert.equal((await liveLeases(env, role)).length, 3);
     op = spawnOperator(env, ns);
     const st = await eventually(

@@ -19,6 +19,7 @@ import {
   decoded,
   defaultConnectionAndAuth,
   getStatus,
+  plantPendingRevocations,
   startOperator,
   vaultRoleFor,
   waitForCondition,
@@ -198,22 +199,7 @@ describe("credential leaks: VaultPKISecret", { concurrency: true }, () => {
       ).json?.data.serial_number ?? "";
     const issued = await issue();
     const replaced = await issue();
-    const nowS = Math.floor(Date.now() / 1000);
-    await env.kube.patch(
-      VSO.VaultPKISecret,
-      ns,
-      "cert",
-      {
-        status: {
-          pendingRevocations: [
-            { id: issued, reason: "Issued", revokeAfter: nowS },
-            { id: replaced, reason: "Replaced", revokeAfter: nowS + 3600 },
-          ],
-        },
-      },
-      "merge",
-      { subresource: "status" },
-    );
+    await plantPendingRevocations(env, "VaultPKISecret", ns, "cert", issued, replaced);
     await t.test("second operator", async (st: TestContext) => {
       await startOperator(st, env, { namespaces: [ns] });
       const status = await eventually(

@@ -136,6 +136,37 @@ export async function getStatus(env: TestEnv, rt: keyof typeof VSO, ns: string, 
   return o.status ?? {};
 }
 
+/**
+ * Writes into a resource's status what a crash leaves behind: `issued`, a
+ * credential obtained but never committed (due now), and `replaced`, one
+ * replaced long before its revocation time (due in an hour).
+ */
+export async function plantPendingRevocations(
+  env: TestEnv,
+  rt: keyof typeof VSO,
+  ns: string,
+  name: string,
+  issued: string,
+  replaced: string,
+): Promise<void> {
+  const nowS = Math.floor(Date.now() / 1000);
+  await env.kube.patch(
+    VSO[rt],
+    ns,
+    name,
+    {
+      status: {
+        pendingRevocations: [
+          { id: issued, reason: "Issued", revokeAfter: nowS },
+          { id: replaced, reason: "Replaced", revokeAfter: nowS + 3600 },
+        ],
+      },
+    },
+    "merge",
+    { subresource: "status" },
+  );
+}
+
 export async function waitForCondition(
   env: TestEnv,
   rt: keyof typeof VSO,
