@@ -340,8 +340,9 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     const { ctx } = this;
     const { client, vaultNs } = await run.client();
     let existing = d.existing;
+    // null is a read that found no Secret: only an unread destination (undefined) is read here.
     const live = async () => {
-      existing ??= await this.readDestination(run);
+      if (existing === undefined) existing = await this.readDestination(run);
       return existing;
     };
     const inputs = d.issues ? await this.preconditions(run, await live()) : undefined;
