@@ -2,7 +2,7 @@
 // base64(HMAC-SHA256(key, json.Marshal(map[string][]byte))), the key being the
 // 16 random bytes in Secret vso-cc-storage-hmac-key of the operator namespace.
 import { createHmac, randomBytes, timingSafeEqual } from "node:crypto";
-import { CORE, isAlreadyExists, type KubeClient, type KubeObject } from "../kube/client.ts";
+import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { goMarshalBytesMap } from "../util/gojson.ts";
 
 export const HMAC_KEY_SECRET = "vso-cc-storage-hmac-key";
@@ -31,22 +31,19 @@ export async function ensureHmacKey(kube: KubeClient, operatorNamespace: string)
   };
   const existing = await read();
   if (existing) return existing;
-  try {
-    await kube.create(CORE.secrets, operatorNamespace, {
-      metadata: {
-        name: HMAC_KEY_SECRET,
-        labels: {
-          "app.kubernetes.io/name": "vault-secrets-operator",
-          "app.kubernetes.io/managed-by": "hashicorp-vso",
-          "app.kubernetes.io/component": "client-cache-storage-verification",
-        },
+  // Another replica may create it first: whichever key was stored is the one read back.
+  await kube.createIfAbsent(CORE.secrets, operatorNamespace, {
+    metadata: {
+      name: HMAC_KEY_SECRET,
+      labels: {
+        "app.kubernetes.io/name": "vault-secrets-operator",
+        "app.kubernetes.io/managed-by": "hashicorp-vso",
+        "app.kubernetes.io/component": "client-cache-storage-verification",
       },
-      immutable: true,
-      data: { key: randomBytes(16).toString("base64") },
-    });
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-  }
+    },
+    immutable: true,
+    data: { key: randomBytes(16).toString("base64") },
+  });
   const created = await read();
   if (!created) throw new Error(`Secret ${operatorNamespace}/${HMAC_KEY_SECRET} has no key`);
   return created;
