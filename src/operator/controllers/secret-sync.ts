@@ -22,7 +22,13 @@
 import type { Logger } from "pino";
 import type { Destination, PendingRevocation, RolloutRestartTarget } from "../../api/index.ts";
 import { EventReason, OwnerLabel } from "../../api/index.ts";
-import { CORE, KubeApiError, type KubeObject, type ResourceType } from "../../kube/client.ts";
+import {
+  CORE,
+  isAlreadyExists,
+  KubeApiError,
+  type KubeObject,
+  type ResourceType,
+} from "../../kube/client.ts";
 import type { Condition } from "../../runtime/conditions.ts";
 import type { ReconcileContext, ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
@@ -305,12 +311,18 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
    */
   async destinationState(
     run: SyncRun<O, S>,
+    opts: { presumeAbsent?: boolean } = {},
   ): Promise<{ state: DestinationState; live?: SecretObject | null }> {
     const dest = run.obj.spec.destination;
     const meta = dest.create
       ? this.ctx.informers.ownedSecrets.get(run.owner.namespace, dest.name)
       : undefined;
     if (meta && meta.metadata.resourceVersion === this.lastSeenRV.get(run.key)) return { state: "current" };
+    // A Secret we would own is in the cache; one the cache lacks is most likely
+    // absent. A caller that issues nothing may act on that: the create finds out
+    // otherwise (AlreadyExists) and the Secret is read then (see write). One GET
+    // less for every new destination.
+    if (dest.create && !meta && opts.presumeAbsent) return { state: "missing", live: null };
     const live = await this.readDestination(run);
     if (!live) return { state: "missing", live };
     const sameData = macEqual(
@@ -490,19 +502,19 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     existing: SecretObject | null,
     reason: string,
   ): Promise<void> {
-    const written = await writeDestination(
-      this.ctx.kube,
-      run.owner,
-      run.obj.spec.destination,
-      data,
-      existing,
-    );
+    const dest = run.obj.spec.destination;
+    let written: Awaited<ReturnType<typeof writeDestination>>;
+    try {
+      written = await writeDestination(this.ctx.kube, run.owner, dest, data, existing);
+    } catch (err) {
+      if (existing !== null || !isAlreadyExists(err)) throw err;
+      // Created since it was read, or presumed absent from the cache and not:
+      // the live Secret decides (ownership, overwrite, type) as if read first.
+      written = await writeDestination(this.ctx.kube, run.owner, dest, data, await this.readDestination(run));
+    }
     this.lastSeenRV.set(run.key, written.secret.metadata.resourceVersion ?? "");
     this.ctx.metrics.secretWrites.inc({ controller: this.kind.controller, action: written.action });
-    run.log.info(
-      { secret: run.obj.spec.destination.name, action: written.action, reason },
-      `Secret ${written.action}`,
-    );
+    run.log.info({ secret: dest.name, action: written.action, reason }, `Secret ${written.action}`);
   }
 
   /** Deletes Secrets this resource created under an earlier destination.name. */

@@ -69,7 +69,8 @@ export class VaultStaticSecretReconciler {
     const { ctx } = this.engine;
     const spec = run.obj.spec;
     const hmacOn = spec.hmacSecretData !== false;
-    const destination = await this.engine.destinationState(run);
+    // Reading KV issues nothing, so a destination the cache lacks is presumed absent.
+    const destination = await this.engine.destinationState(run, { presumeAbsent: true });
     const lastMAC = run.status.secretMAC;
     let decision: StaticDecision | undefined;
     let mac = "";
