@@ -67,13 +67,18 @@ export function liveServiceAccountUid(kube: KubeClient): ServiceAccountUid {
  */
 export function cachedServiceAccountUid(kube: KubeClient, ttlMs = 60_000): ServiceAccountUid {
   const live = liveServiceAccountUid(kube);
-  const uids = new LRUCache<string, string>({ max: 10_000, ttl: ttlMs });
-  return async (namespace, name, field) => {
+  // Promises, so the reconciles that miss together (a cold start) share one GET.
+  const uids = new LRUCache<string, Promise<string>>({ max: 10_000, ttl: ttlMs });
+  return (namespace, name, field) => {
     const key = `${namespace}/${name}`;
     const hit = uids.get(key);
     if (hit !== undefined) return hit;
-    const uid = await live(namespace, name, field);
+    const uid = live(namespace, name, field);
     uids.set(key, uid);
+    // A failed read is not remembered: the next reconcile asks again.
+    uid.catch(() => {
+      if (uids.get(key) === uid) uids.delete(key);
+    });
     return uid;
   };
 }

@@ -44,3 +44,13 @@ test("a missing ServiceAccount is a configuration error naming the field, and is
   assert.equal(await uid("a", "sa", "spec.jwt.serviceAccount"), "uid-new", "created since: found at once");
   assert.equal(gets.length, 2);
 });
+
+test("reconciles that miss together share one GET", async () => {
+  const { kube, gets } = fakeKube({ "a/sa": "uid-1" });
+  const uid = cachedServiceAccountUid(kube, 60_000);
+  const got = await Promise.all(
+    Array.from({ length: 50 }, () => uid("a", "sa", "spec.kubernetes.serviceAccount")),
+  );
+  assert.ok(got.every((u) => u === "uid-1"));
+  assert.deepEqual(gets, ["a/sa"]);
+});
