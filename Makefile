@@ -3,10 +3,12 @@ SHELL := /bin/bash
 NODE = $(shell scripts/deps.sh node-bin)
 NODE_RUN = PATH="$(dir $(NODE)):$$PATH" $(NODE) --disable-warning=ExperimentalWarning
 
-.PHONY: image deps deps-js build generate check-generated lint format test test-unit test-e2e demo down clean-cache bench
+.PHONY: image deps deps-js build generate lint format test test-unit demo down bench
 
 ## deps: install and cache every external piece (Node 24, npm packages, etcd,
-## kube-apiserver, kube-controller-manager, kubectl, helm, OpenBao, PostgreSQL)
+## kube-apiserver, kube-controller-manager, kubectl, helm, OpenBao, PostgreSQL) and the
+## local node's: kubelet, kube-scheduler and kube-proxy (same Kubernetes build), containerd,
+## CoreDNS and the pause image, plus runc, CNI plugins, iptables, conntrack, busybox from Debian
 deps:
 	scripts/deps.sh
 

@@ -2,14 +2,18 @@
 // its name, digest and sizes. Load it into a containerd with
 // `ctr -n k8s.io images import FILE`, or push it with any OCI tool
 // (e.g. `skopeo copy oci-archive:FILE docker://REGISTRY/vso-ts:TAG`).
+//
+// usage: node scripts/build-image.ts [--out-dir DIR]   (default: dist/)
 import { mkdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
+import { parseArgs } from "node:util";
 import { buildOperatorImage, operatorVersion } from "../src/dev/operator-image.ts";
 import { REPO_ROOT } from "../src/dev/paths.ts";
 
+const { values } = parseArgs({ options: { "out-dir": { type: "string" } } });
 const t0 = Date.now();
 const img = await buildOperatorImage();
-const dir = join(REPO_ROOT, "dist");
+const dir = values["out-dir"] ? resolve(values["out-dir"]) : join(REPO_ROOT, "dist");
 mkdirSync(dir, { recursive: true });
 const file = join(dir, `vso-ts-${operatorVersion()}.oci.tar`);
 writeFileSync(file, img.archive);

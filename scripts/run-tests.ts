@@ -78,6 +78,11 @@ const needsEnv = files.some((f) => f.includes("e2e"));
 const noNodeReason = values["no-node"] ? "--no-node was given" : nodeUnsupportedReason();
 const withNode = needsEnv && !noNodeReason;
 if (needsEnv && noNodeReason) {
+  // VSO_REQUIRE_NODE=1 (.ci/run): the run must exercise the node, so stop here rather than skip those tests.
+  if (process.env.VSO_REQUIRE_NODE === "1") {
+    console.error(`[tests] no local node (${noNodeReason}), and VSO_REQUIRE_NODE=1 requires one`);
+    process.exit(1);
+  }
   console.error(`[tests] no local node (${noNodeReason}): tests that need Pods will be skipped`);
 }
 

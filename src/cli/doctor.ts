@@ -9,6 +9,7 @@ import { doctorOperator } from "../doctor/operator.ts";
 import { renderHuman, renderJson, reportOk } from "../doctor/report.ts";
 import { type DoctorOptions, parseKind } from "../doctor/session.ts";
 import { CORE, KubeClient } from "../kube/client.ts";
+import { parseGlobalVaultAuthOptions } from "../operator/config.ts";
 import { parseDuration } from "../util/duration.ts";
 
 export const DOCTOR_USAGE = `usage: vso doctor [KIND] [NAMESPACE/NAME | NAME] [flags]
@@ -100,7 +101,9 @@ export async function doctorCommand(argv: string[]): Promise<number> {
     const opts: DoctorOptions = {
       kube,
       operatorNamespace: values["operator-namespace"] ?? (await operatorNamespace(kube, leaderElectionId)),
-      allowDefaultGlobals: values["global-vault-auth-options"].split(",").includes("allow-default-globals"),
+      allowDefaultGlobals: parseGlobalVaultAuthOptions(values["global-vault-auth-options"]).includes(
+        "allow-default-globals",
+      ),
       vaultAddress: values["vault-address"],
       metricsUrl: values["metrics-url"],
       metricsToken: values["metrics-token"],

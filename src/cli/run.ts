@@ -40,7 +40,9 @@ export async function runCommand(argv: string[]): Promise<number> {
   const signal = await signalled;
   log.info({ signal }, "shutting down");
   await mgr.stop();
-  return 0;
+  // Exit now rather than when the event loop drains: a reconcile abandoned by stop() after its
+  // deadline, or an idle keep-alive socket, must not hold the Pod until SIGKILL.
+  process.exit(0);
 }
 
 /**

@@ -58,8 +58,19 @@ export async function demoOnNode(
       .split("\n")
       .map((l) => `    ${l}`),
     "",
+    ...tryNext(flag),
+    "",
+    `  Stop it and remove all state:  bin/vso dev down${flag}`,
+  ].join("\n");
+}
+
+/** The closing list of `make demo`: the walkthrough's own commands to look at what it built. */
+export function tryNext(flag: string): string[] {
+  return [
     "  Try the walkthrough's commands yourself (docs/quickstart.md):",
     `    bin/vso dev exec${flag} -- bash        # a shell where kubectl, helm and curl reach the cluster`,
+    "    kubectl get pods -n vault-secrets-operator-system",
+    "    kubectl logs -n vault-secrets-operator-system deployment/vault-secrets-operator-controller-manager",
     "    kubectl logs deployment/myapp",
     "    kubectl exec -n vault vault-0 -- vault read auth/kubernetes/role/myapp-role",
     "    kubectl exec -n vault vault-0 -- vault list sys/leases/lookup/database/creds/myapp-db-role",
@@ -68,9 +79,7 @@ export async function demoOnNode(
     "  Metrics need a token (the bare `curl -k https://localhost:8443/metrics` is refused):",
     "    kubectl port-forward -n vault-secrets-operator-system svc/vault-secrets-operator-controller-manager-metrics-service 8443:8443 &",
     '    curl -sk -H "Authorization: Bearer $(kubectl create token metrics-reader -n vault-secrets-operator-system)" https://localhost:8443/metrics',
-    "",
-    `  Stop it and remove all state:  bin/vso dev down${flag}`,
-  ].join("\n");
+  ];
 }
 
 /** `vso demo --prepare-only`: the playground as the walkthrough expects it, its commands left to the user. */

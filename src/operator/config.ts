@@ -159,6 +159,23 @@ function operatorNamespaceDefault(env: NodeJS.ProcessEnv): string {
   }
 }
 
+/**
+ * --global-vault-auth-options: `allow-default-globals` (the default) or nothing. An unknown value
+ * is refused rather than ignored: a typo would otherwise silently turn the default globals off.
+ */
+export function parseGlobalVaultAuthOptions(value: string | undefined): string[] {
+  if (value === undefined) return ["allow-default-globals"];
+  const opts = value
+    .split(",")
+    .map((x) => x.trim())
+    .filter(Boolean);
+  for (const o of opts) {
+    if (o !== "allow-default-globals")
+      throw new Error(`unsupported --global-vault-auth-options value "${o}" (known: allow-default-globals)`);
+  }
+  return opts;
+}
+
 export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = process.env): OperatorConfig {
   const { values } = parseArgs({ args: normalizeArgs(argv), options: FLAG_SPEC, allowPositionals: false });
   const v: Record<string, string | boolean | undefined> = { ...values };
@@ -214,10 +231,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
     maxConcurrentReconciles,
     maxConcurrentReconcilesVds: vds !== DEFAULT_CONCURRENCY ? vds : maxConcurrentReconciles,
     globalTransformationOptions: gto,
-    globalVaultAuthOptions:
-      s("global-vault-auth-options") === undefined
-        ? ["allow-default-globals"]
-        : list("global-vault-auth-options"),
+    globalVaultAuthOptions: parseGlobalVaultAuthOptions(s("global-vault-auth-options")),
     backoff: {
       initialIntervalMs: parseDur(s("backoff-initial-interval"), 5000, "backoff-initial-interval"),
       maxIntervalMs: parseDur(s("backoff-max-interval"), 60_000, "backoff-max-interval"),

@@ -34,6 +34,17 @@ import { VSO } from "./resources.ts";
 import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
 import { renderGoTemplates } from "./templates.ts";
 
+/**
+ * How long stop() waits for in-flight reconciles before it releases the Lease anyway. Kubernetes
+ * sends SIGKILL terminationGracePeriodSeconds after SIGTERM (the chart's default is 120 s, and
+ * must stay above this: see deploy/chart values.yaml). A reconcile is a few API and Vault
+ * requests, so one still running after 20 s is stuck on a slow server; waiting longer would only
+ * let SIGKILL arrive before the Lease is released, and the successor would then wait out the
+ * whole lease duration. Like controller-runtime's GracefulShutdownTimeout, but shorter so that
+ * the Lease release (two API requests) also fits in Kubernetes' own default of 30 s.
+ */
+export const SHUTDOWN_DRAIN_MS = 20_000;
+
 /** Every controller of the operator, each set up by its own module. */
 const SETUPS: Setup[] = [
   setupVaultConnection,
@@ -273,8 +284,15 @@ export async function startManager(
         : undefined,
     async stop() {
       clearInterval(depthTimer);
-      // The Lease goes only once no reconcile is in flight, so a successor never overlaps with us.
-      await Promise.all(controllers.map((c) => c.stop()));
+      // The Lease goes once no reconcile is in flight, so a successor does not overlap with us; a
+      // reconcile stuck past the cap is abandoned (the caller exits right after stop()).
+      const drained = await settlesWithin(Promise.all(controllers.map((c) => c.stop())), SHUTDOWN_DRAIN_MS);
+      if (!drained) {
+        log.warn(
+          { waitedSeconds: SHUTDOWN_DRAIN_MS / 1000 },
+          "in-flight reconciles did not finish in time: releasing the leader Lease and exiting without them",
+        );
+      }
       await elector?.release();
       await Promise.all(allInformers.map((inf) => inf.stop()));
       clients.close();
@@ -284,4 +302,17 @@ export async function startManager(
       log.info("vso-ts operator stopped");
     },
   };
+}
+
+/** True if `p` settles within `ms`; false (leaving it running) otherwise. */
+async function settlesWithin(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  try {
+    return await Promise.race([p.then(() => true), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }

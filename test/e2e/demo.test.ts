@@ -3,7 +3,7 @@
 // the background; `vso dev down` then leaves no process and no state behind.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { promisify } from "node:util";
@@ -14,7 +14,8 @@ import { processStartTime, trackedProcesses } from "../../src/dev/processes.ts";
 const run = promisify(execFile);
 
 test("vso demo --no-node syncs the walkthrough, and vso dev down leaves nothing behind", async () => {
-  const dir = join(mkdtempSync(join(cacheDir(), "demo-test-")), "env");
+  const parent = mkdtempSync(join(cacheDir(), "demo-test-"));
+  const dir = join(parent, "env");
   const vso = join(REPO_ROOT, "bin", "vso");
   try {
     const { stdout } = await run(vso, ["demo", "--no-node", "--dir", dir], { timeout: 180_000 });
@@ -43,5 +44,6 @@ test("vso demo --no-node syncs the walkthrough, and vso dev down leaves nothing 
     assert.equal(existsSync(pgBase), false, "the PostgreSQL data directory is removed");
   } finally {
     await run(vso, ["dev", "down", "--dir", dir]).catch(() => {});
+    rmSync(parent, { recursive: true, force: true });
   }
 });

@@ -5,17 +5,19 @@
 // service account, a Secret synced and read by a Pod. Limited to the test's
 // namespace (--watch-namespaces) so it leaves the other tests' resources alone.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { test } from "node:test";
 import { Agent, request } from "undici";
+import { BUSYBOX_IMAGE } from "../../src/dev/node/images.ts";
 import { CORE } from "../../src/kube/client.ts";
 import { eventually, isolatedNamespace, testEnv } from "../support/env.ts";
 import { CHART, helm, inClusterStaticSecret, loadOperatorImage } from "../support/incluster.ts";
 import { kubectl } from "../support/kubectl.ts";
-import { requireNode } from "../support/node.ts";
+import { podLogs, requireNode, waitPodPhase } from "../support/node.ts";
 import { decoded, kvPut, waitForSecret } from "../support/operator.ts";
 
 const OP_NS = "vault-secrets-operator-system";
+const fingerprint = (v: string) => createHash("sha256").update(v).digest("hex").slice(0, 16);
 const RELEASE = "vault-secrets-operator";
 
 interface DeploymentLike {
@@ -74,6 +76,36 @@ test("helm install runs the operator in the cluster, and it syncs with its own s
   // A change in Vault reaches the Secret through the in-cluster operator.
   await kvPut(env, `${ns}/db`, { password: `${password}-2` });
   await waitForSecret(env, ns, "db", (s) => decoded(s).password === `${password}-2`, 30_000);
+
+  // A Pod reads the Secret the in-cluster operator synced, as a variable and as a file, and
+  // prints only fingerprints of what it read.
+  await env.kube.create(CORE.pods, ns, {
+    metadata: { name: "reader" },
+    spec: {
+      restartPolicy: "Never",
+      containers: [
+        {
+          name: "reader",
+          image: BUSYBOX_IMAGE,
+          imagePullPolicy: "Never",
+          command: [
+            "sh",
+            "-c",
+            'echo "env=$(printf %s "$PASSWORD" | sha256sum | cut -c1-16)"; ' +
+              'echo "file=$(cat /secret/password | sha256sum | cut -c1-16)"',
+          ],
+          env: [{ name: "PASSWORD", valueFrom: { secretKeyRef: { name: "db", key: "password" } } }],
+          volumeMounts: [{ name: "secret", mountPath: "/secret", readOnly: true }],
+        },
+      ],
+      volumes: [{ name: "secret", secret: { secretName: "db" } }],
+    },
+  });
+  await waitPodPhase(env, ns, "reader", ["Succeeded"]);
+  const read = await podLogs(env, ns, "pod/reader");
+  assert.match(read, new RegExp(`^env=${fingerprint(`${password}-2`)}$`, "m"));
+  assert.match(read, new RegExp(`^file=${fingerprint(`${password}-2`)}$`, "m"));
+  assert.ok(!read.includes(password), "the value itself never reaches the Pod's log");
 
   const logs = await kubectl(env, [
     "logs",

@@ -7,10 +7,12 @@
 // token of the chart's hook ServiceAccount and RBAC (rendered by the real helm),
 // so those permissions are proven sufficient. An operator still holding the
 // leader Lease makes it wait and then fail without touching anything. And a real
-// `helm install` / `helm uninstall` runs the hook (the test plays the Job's Pod,
-// as the environment has no node) and keeps the CRDs and the resources.
+// `helm install` / `helm uninstall` runs the hook (for real on the local node;
+// without one the test plays the Job's Pod) and keeps the CRDs, the resources
+// and a destination Secret synced beforehand.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { once } from "node:events";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -25,6 +27,7 @@ import { spawnOperator } from "../support/db.ts";
 import { eventually, isolatedNamespace, type TestEnv, testEnv, uniqueName } from "../support/env.ts";
 import { loadOperatorImage } from "../support/incluster.ts";
 import { kubectl } from "../support/kubectl.ts";
+import { decoded, kvPut, type SecretLike, vaultRoleFor, waitForSecret } from "../support/operator.ts";
 
 const FOREIGN = "example.com/keep";
 const LEASE = "b0d477c0.hashicorp.com";
@@ -381,7 +384,40 @@ async function playHookPod(
   );
 }
 
-test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes the release, CRDs and resources stay", async (t) => {
+/**
+ * VaultConnection and VaultAuth `default` in `ns` (reachable from Pods when the node runs), and
+ * VaultStaticSecret `name` synced to Secret `name` by an operator process stopped once it is there.
+ */
+async function syncedSecret(t: TestContext, env: TestEnv, ns: string, name: string, value: string) {
+  const role = await vaultRoleFor(env, ns);
+  await env.kube.create(VSO.VaultConnection, ns, {
+    apiVersion: API_VERSION,
+    kind: "VaultConnection",
+    metadata: { name: "default" },
+    spec: { address: env.state.node?.vaultAddress ?? env.state.vault.address },
+  });
+  await env.kube.create(VSO.VaultAuth, ns, {
+    apiVersion: API_VERSION,
+    kind: "VaultAuth",
+    metadata: { name: "default" },
+    spec: { method: "kubernetes", mount: "kubernetes", kubernetes: { role, serviceAccount: "app" } },
+  });
+  await kvPut(env, `${ns}/${name}`, { value });
+  await env.kube.create(VSO.VaultStaticSecret, ns, {
+    apiVersion: API_VERSION,
+    kind: "VaultStaticSecret",
+    metadata: { name },
+    spec: { mount: "secret", type: "kv-v2", path: `${ns}/${name}`, destination: { name, create: true } },
+  });
+  const op = spawnOperator(env, ns);
+  t.after(() => op.kill("SIGKILL"));
+  await waitForSecret(env, ns, name, (s) => decoded(s).value === value, 30_000);
+  const exited = once(op, "exit");
+  op.kill("SIGTERM");
+  await exited;
+}
+
+test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes the release, CRDs, resources and synced Secrets stay", async (t) => {
   const env = await testEnv();
   const ns = await isolatedNamespace(t, env, "uninst-helm");
   const release = uniqueName("h");
@@ -403,6 +439,10 @@ test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes th
   // Watching only the test namespace keeps the cleanup away from other tests' resources.
   const chart = join(REPO_ROOT, "deploy/chart/vault-secrets-operator");
   if (env.state.node) await loadOperatorImage(env); // the operator and the hook Job run for real
+  // A destination Secret synced for real before the install, by an operator run here and stopped
+  // (with the node, the in-cluster one then keeps it): `helm uninstall` must leave it in place.
+  const value = `v-${randomBytes(8).toString("hex")}`;
+  await syncedSecret(t, env, ns, "kept", value);
   const installed = await finish(
     helm(["install", release, chart, "--set", `controller.manager.extraArgs[0]=--watch-namespaces=${ns}`]),
   );
@@ -442,6 +482,10 @@ test("helm uninstall: the pre-delete hook clears the finalizers, Helm removes th
     null,
   );
   assert.deepEqual((await env.kube.get(VSO.VaultStaticSecret, ns, "vss")).metadata.finalizers ?? [], []);
+  assert.deepEqual((await env.kube.get(VSO.VaultStaticSecret, ns, "kept")).metadata.finalizers ?? [], []);
+  const kept = (await env.kube.getOrNull(CORE.secrets, ns, "kept")) as SecretLike | null;
+  assert.ok(kept, "the synced Secret survives helm uninstall");
+  assert.equal(decoded(kept).value, value, "with the data it was synced with");
   const crds = await env.kube.list(CORE.crds, undefined);
   assert.equal(
     crds.items.filter((c) => c.metadata.name?.endsWith(".secrets.hashicorp.com")).length,

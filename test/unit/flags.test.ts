@@ -82,6 +82,28 @@ test("--max-concurrent-reconciles-vds: VSO's rule, it wins only when not 100", (
   assert.throws(() => parseOperatorConfig(["--max-concurrent-reconciles=two"], {}), /concurrent-reconciles/);
 });
 
+test("--global-vault-auth-options: allow-default-globals or nothing; an unknown value is refused", () => {
+  assert.deepEqual(parseOperatorConfig([], {}).globalVaultAuthOptions, ["allow-default-globals"]);
+  assert.deepEqual(parseOperatorConfig(["--global-vault-auth-options="], {}).globalVaultAuthOptions, []);
+  assert.deepEqual(
+    parseOperatorConfig(["--global-vault-auth-options=allow-default-globals"], {}).globalVaultAuthOptions,
+    ["allow-default-globals"],
+  );
+  // A typo must not silently turn the default globals off.
+  assert.throws(
+    () => parseOperatorConfig(["--global-vault-auth-options=allow-default-global"], {}),
+    /unsupported --global-vault-auth-options value "allow-default-global" \(known: allow-default-globals\)/,
+  );
+  assert.throws(
+    () => parseOperatorConfig(["--global-vault-auth-options=allow-default-globals,bogus"], {}),
+    /"bogus"/,
+  );
+  assert.throws(
+    () => parseOperatorConfig([], { VSO_GLOBAL_VAULT_AUTH_OPTIONS: "bogus" }),
+    /--global-vault-auth-options value "bogus"/,
+  );
+});
+
 test("inert and auxiliary flags are validated", () => {
   const d = parseOperatorConfig([], {});
   assert.deepEqual(

@@ -1,16 +1,18 @@
 // The image writer: layers that GNU tar reads back exactly (long names via
 // the ustar prefix and PAX records, symlinks, modes), an OCI layout that
-// names the image, and the same digest for the same inputs.
+// names the image, and the same digest for the same inputs; the operator image
+// itself, built twice as `make image` does, comes out byte for byte the same.
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
 import { gunzipSync } from "node:zlib";
 import { buildImage, normalizeEntries } from "../../src/dev/node/oci-image.ts";
 import { type TarEntry, tarArchive } from "../../src/dev/node/tar.ts";
+import { REPO_ROOT } from "../../src/dev/paths.ts";
 
 const longDir = `app/node_modules/${"very-long-package-name-".repeat(6)}x/lib/${"nested-".repeat(10)}deep`;
 const longFile = `${longDir}/${"file-name-".repeat(12)}.js`; // over 255 bytes: needs PAX
@@ -98,4 +100,32 @@ test("the OCI layout names the image and its blobs match their digests; same inp
   assert.deepEqual(config.config.Cmd, ["sh"]);
   assert.equal(config.config.User, "65534");
   assert.equal(config.os, "linux");
+});
+
+test("the operator image is reproducible: `make image` twice, in two processes, gives the same digest and bytes", (t) => {
+  const built = [0, 1].map(() => {
+    const out = mkdtempSync(join(tmpdir(), "vso-image-"));
+    t.after(() => rmSync(out, { recursive: true, force: true }));
+    // What `make image` runs, into a directory of its own.
+    const res = spawnSync(
+      process.execPath,
+      [
+        "--disable-warning=ExperimentalWarning",
+        join(REPO_ROOT, "scripts", "build-image.ts"),
+        "--out-dir",
+        out,
+      ],
+      { cwd: REPO_ROOT, encoding: "utf8", timeout: 120_000 },
+    );
+    assert.equal(res.status, 0, res.stderr);
+    const digest = /^digest\s+(sha256:[0-9a-f]{64})$/m.exec(res.stdout)?.[1];
+    assert.ok(digest, res.stdout);
+    const archives = readdirSync(out).filter((f) => f.endsWith(".oci.tar"));
+    assert.equal(archives.length, 1, `one archive in ${out}`);
+    const bytes = readFileSync(join(out, archives[0]));
+    return { digest, sha: createHash("sha256").update(bytes).digest("hex"), size: bytes.length };
+  });
+  assert.equal(built[0].digest, built[1].digest, "same manifest digest");
+  assert.equal(built[0].sha, built[1].sha, "same archive bytes");
+  assert.ok(built[0].size > 10 * 1048576, "a whole image (Node and the bundle), not an empty archive");
 });

@@ -6,6 +6,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { tryNext } from "../../src/dev/demo-node.ts";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { RUNNER_SCRIPT, SEED_TEXT, WALKTHROUGH_DIR } from "../../src/dev/walkthrough/names.ts";
 import { differencesFromSeed, isCommandLine, parseRunner } from "../../src/dev/walkthrough/runner.ts";
@@ -82,4 +83,16 @@ test("the manifests the runner applies are blocks of the walkthrough's text, as 
 
 test("the runner is valid bash", () => {
   execFileSync("bash", ["-n", RUNNER_SCRIPT]);
+});
+
+test("make demo ends with the walkthrough's own commands for the operator's Pods and logs", () => {
+  const next = tryNext("").map((l) => l.trim());
+  for (const cmd of [
+    "kubectl get pods -n vault-secrets-operator-system",
+    "kubectl logs -n vault-secrets-operator-system deployment/vault-secrets-operator-controller-manager",
+    "kubectl port-forward -n vault-secrets-operator-system svc/vault-secrets-operator-controller-manager-metrics-service 8443:8443 &",
+  ]) {
+    assert.ok(seed.split("\n").includes(cmd.replace(/ &$/, "")), `the walkthrough has: ${cmd}`);
+    assert.ok(next.includes(cmd), `make demo suggests: ${cmd}`);
+  }
 });

@@ -4,7 +4,6 @@
 // exact: every process is tracked by pid, every cgroup lives below one root
 // named after the environment, every mount below the environment's
 // directories, and nothing outside them is changed (host sysctls included).
-import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -315,18 +314,6 @@ export async function teardownNode(
   if (unmounted.length > 0) notes.push(`${unmounted.length} mounts`);
   if (socketsLeft > 0) notes.push(`${socketsLeft} shim sockets`);
   return notes;
-}
-
-/** Throws a clear error naming the first missing piece when the node cannot start. */
-export function checkNodeTools(tools: ToolPaths): void {
-  try {
-    execFileSync(tools.iptables, ["--version"], { stdio: "pipe" });
-  } catch {
-    throw new ServerStartError(
-      "the local node",
-      `${tools.iptables} does not run (install it with: make deps)`,
-    );
-  }
 }
 
 export async function waitForPodsSchedulable(kube: KubeClient): Promise<void> {
