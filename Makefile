@@ -51,7 +51,8 @@ down:
 	bin/vso dev down
 
 ## bench: vso-ts beside HashiCorp VSO and the limit program, a fresh environment per run
-## (BENCH_N=1000 BENCH_OPERATORS=vso-ts,vso BENCH_ROUNDS=2 BENCH_STEADY_S=120; docs/benchmarks.md).
+## (BENCH_N=1000 BENCH_OPERATORS=vso-ts,vso BENCH_ROUNDS=2 BENCH_STEADY_S=120; docs/benchmarks.md);
+## BENCH_KIND=dynamic: N VaultDynamicSecrets (database leases) instead of VaultStaticSecrets.
 ## Never part of `make test`; builds VSO from the Go module proxy on first use (scripts/build-vso.sh).
 bench: deps-js
 	$(NODE_RUN) bench/harness.ts

@@ -1,7 +1,9 @@
 // The benchmark harness (`make bench`): vso-ts beside HashiCorp VSO and the limit program.
-// Every run gets a fresh local environment (src/dev/environment.ts), N KV v2 secrets and N
-// VaultStaticSecrets over 10 namespaces created before the operator starts; operators
-// alternate (A, B, A, B) so that both see the same machine load. See docs/benchmarks.md.
+// Every run gets a fresh local environment (src/dev/environment.ts) and its workload, created
+// before the operator starts; operators alternate (A, B, A, B) so that both see the same
+// machine load. See docs/benchmarks.md. Two kinds of workload (BENCH_KIND):
+//   static (default): N KV v2 secrets and N VaultStaticSecrets over 10 namespaces, then the limit program;
+//   dynamic: a PostgreSQL role on database/ and N VaultDynamicSecrets, one lease each (no limit program).
 //   BENCH_N=1000 BENCH_OPERATORS=vso-ts,vso BENCH_ROUNDS=2 BENCH_STEADY_S=120 node bench/harness.ts
 import { execFileSync, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
@@ -12,21 +14,48 @@ import { down, up } from "../src/dev/environment.ts";
 import { REPO_ROOT } from "../src/dev/paths.ts";
 import { KubeClient } from "../src/kube/client.ts";
 import { VaultHttp } from "../src/vault/http.ts";
-import { ApiServerMetrics, diffRequests, total } from "./lib/apiserver-metrics.ts";
+import { ApiServerMetrics, diffRequests, type RequestCounts, total } from "./lib/apiserver-metrics.ts";
+import {
+  createDynamicSecrets,
+  DB_POLICY,
+  DB_ROLE,
+  dynamicItems,
+  LEASE_MAX_TTL,
+  LEASE_TTL_S,
+  leaseCount,
+  setupDatabase,
+} from "./lib/dynamic-workload.ts";
 import {
   bundleVsoTs,
   CHART_NODE_FLAGS,
   heapUsedMiB,
   type OperatorName,
+  type RunningOperator,
   startOperator,
   vsoDir,
 } from "./lib/operators.ts";
-import { loadAverage, ProcSampler, readProc } from "./lib/proc-sampler.ts";
-import { type LimitResult, type OperatorRun, writeReport } from "./lib/report.ts";
+import { loadAverage, type ProcSample, ProcSampler, readProc } from "./lib/proc-sampler.ts";
+import {
+  type DynamicRun,
+  type LimitResult,
+  type OperatorRun,
+  writeDynamicReport,
+  writeReport,
+} from "./lib/report.ts";
 import { SecretWatch } from "./lib/secret-watch.ts";
-import { diffCounts, VaultProxy } from "./lib/vault-proxy.ts";
-import { createConnectionAndAuth, createStaticSecrets, items, putKv, setupAuth } from "./lib/workload.ts";
+import { diffCounts, type VaultCounts, VaultProxy } from "./lib/vault-proxy.ts";
+import {
+  createConnectionAndAuth,
+  createStaticSecrets,
+  items,
+  KV_POLICY,
+  putKv,
+  setupAuth,
+} from "./lib/workload.ts";
 
+const KIND = process.env.BENCH_KIND ?? "static";
+if (KIND !== "static" && KIND !== "dynamic")
+  throw new Error(`BENCH_KIND must be static or dynamic, not ${KIND}`);
 const N = Number(process.env.BENCH_N ?? 1000);
 const OPERATORS = (process.env.BENCH_OPERATORS ?? "vso-ts,vso")
   .split(",")
@@ -67,150 +96,278 @@ async function prepare(crdsFor: OperatorName | "limit") {
     // VSO's CRDs share our group: they replace ours (server-side apply, same field manager).
     await applyCRDs(kube, join(vsoDir(), "crds"));
   }
-  await setupAuth(kube, vault, state.vault.token);
   const list = items(N);
-  say(`loading ${N} KV secrets`);
-  await putKv(vault, state.vault.token, list);
+  if (KIND === "dynamic") {
+    await setupAuth(kube, vault, state.vault.token, DB_POLICY);
+    say(`database role ${DB_ROLE}: lease TTL ${LEASE_TTL_S} s, max ${LEASE_MAX_TTL}`);
+    await setupDatabase(vault, state.vault.token, state.postgres);
+  } else {
+    await setupAuth(kube, vault, state.vault.token, KV_POLICY);
+    say(`loading ${N} KV secrets`);
+    await putKv(vault, state.vault.token, list);
+  }
   return { state, kube, vault, proxy, list };
 }
 
-async function runOperator(name: OperatorName, round: number): Promise<OperatorRun> {
+type Env = Awaited<ReturnType<typeof prepare>>;
+
+/** Counters read at both ends of the steady window. */
+interface Mark {
+  t: number;
+  writes: number;
+  vault: VaultCounts;
+  api: RequestCounts;
+  cpu: number;
+}
+
+async function mark(env: Env, watch: SecretWatch, api: ApiServerMetrics, pid: number): Promise<Mark> {
+  return {
+    t: Date.now(),
+    writes: watch.writes,
+    vault: env.proxy.snapshot(),
+    api: await api.requestCounts(),
+    cpu: readProc(pid)?.cpuS ?? 0,
+  };
+}
+
+/** A run in progress: the operator started with its workload in place and the counters at its start. */
+interface Running {
+  name: OperatorName;
+  env: Env;
+  watch: SecretWatch;
+  op: RunningOperator;
+  sampler: ProcSampler;
+  api: ApiServerMetrics;
+  api0: RequestCounts;
+  vault0: VaultCounts;
+  start: number;
+}
+
+/**
+ * The part of a run every kind shares: the operator starts with its workload in place, the
+ * sync runs until every destination is as the watch expects, then the steady window passes.
+ */
+async function syncAndSteady(
+  { name, env, watch, op, sampler, api, api0, vault0, start }: Running,
+  /** Read once the sync is complete (dynamic: the live leases). */
+  atSync: () => Promise<number | undefined>,
+) {
+  const progress = setInterval(() => {
+    say(
+      `  ${watch.correctCount}/${N} Secrets correct, RSS ${((sampler.last()?.rssKiB ?? 0) / 1024).toFixed(0)} MiB`,
+    );
+  }, 5000);
+  await watch.allCorrect(Math.max(300_000, N * 300)).finally(() => clearInterval(progress));
+  const syncS = (Date.now() - start) / 1000;
+  const firstSecretS = (Math.min(...watch.correctAt.values()) - start) / 1000;
+  say(`${name}: ${KIND === "dynamic" ? "issue" : "cold sync"} ${syncS.toFixed(1)} s`);
+  const syncSample = sampler.take();
+  const api1 = await api.requestCounts();
+  const vault1 = env.proxy.snapshot();
+  const atSyncValue = await atSync();
+  const heapAfterSyncMiB = await heapUsedMiB(op.metricsUrl);
+  // With --heapsnapshot-signal=SIGUSR2 in BENCH_VSOTS_NODE_FLAGS: one snapshot after the sync, one at the end.
+  const snapshot = () =>
+    NODE_FLAGS.some((f) => f.startsWith("--heapsnapshot-signal")) && op.proc.kill("SIGUSR2");
+  snapshot();
+
+  // Steady state: nothing changes in Vault; only refreshes (static) or renewals (dynamic) should happen.
+  await sleep(5000);
+  const s0 = await mark(env, watch, api, op.pid);
+  say(`steady state for ${STEADY_S} s`);
+  await sleep(STEADY_S * 1000);
+  const s1 = await mark(env, watch, api, op.pid);
+  const heapSteadyMiB = await heapUsedMiB(op.metricsUrl);
+  snapshot();
+  return {
+    syncS,
+    firstSecretS,
+    atSyncValue,
+    syncSample,
+    heapAfterSyncMiB,
+    heapSteadyMiB,
+    vaultSync: diffCounts(vault1, vault0),
+    apiSync: diffRequests(api1, api0),
+    s0,
+    s1,
+    windowS: (s1.t - s0.t) / 1000,
+    steadyVault: diffCounts(s1.vault, s0.vault),
+  };
+}
+
+type Measured = Awaited<ReturnType<typeof syncAndSteady>>;
+
+/** The fields of a run every kind reports, once the run's last sample is taken. */
+function common(
+  { name, op, sampler, start }: Running,
+  round: number,
+  loadStart: number[],
+  m: Measured,
+  end: { t: number; sample?: ProcSample },
+) {
+  return {
+    head: {
+      operator: name,
+      version: op.version,
+      args: op.args,
+      round,
+      n: N,
+      loadAverage: { start: loadStart, end: loadAverage() },
+    },
+    resources: {
+      peakRssMiB: sampler.peakRssMiB(),
+      rssAfterSyncMiB: (m.syncSample?.rssKiB ?? 0) / 1024,
+      steadyRssMiB: sampler.meanRssMiB(m.s0.t, m.s1.t),
+      rssEndMiB: (end.sample?.rssKiB ?? 0) / 1024,
+      heapAfterSyncMiB: m.heapAfterSyncMiB,
+      heapSteadyMiB: m.heapSteadyMiB,
+      cpuSyncS: m.syncSample?.cpuS ?? 0,
+      cpuSteadyS: m.s1.cpu - m.s0.cpu,
+      cpuTotalS: end.sample?.cpuS ?? 0,
+      vault: { sync: m.vaultSync, steady: m.steadyVault },
+    },
+    api: {
+      sync: m.apiSync,
+      syncTotal: total(m.apiSync),
+      steady: diffRequests(m.s1.api, m.s0.api),
+      steadyTotal: total(diffRequests(m.s1.api, m.s0.api)),
+    },
+    durationS: (end.t - start) / 1000,
+  };
+}
+
+/** Static kind, after the steady window: CHANGES secrets get a new value in Vault; how long until their Secrets show it. */
+async function propagate(env: Env, watch: SecretWatch) {
+  say(`propagation of ${CHANGES} changes`);
+  const changed = env.list
+    .slice(0, CHANGES)
+    .map((it) => ({ ...it, data: { ...it.data, password: `${it.data.password}-v2` } }));
+  const putAt = new Map<string, number>();
+  for (const it of changed) watch.expect(it.namespace, it.name, it.data);
+  for (const it of changed) {
+    await env.vault.call("POST", `secret/data/${it.path}`, {
+      token: env.state.vault.token,
+      body: { data: it.data },
+    });
+    putAt.set(`${it.namespace}/${it.name}`, Date.now());
+  }
+  let complete = true;
+  await watch.allCorrect((REFRESH_S + 60) * 1000).catch(() => {
+    complete = false;
+  });
+  const lat = changed
+    .map((it) => {
+      const k = `${it.namespace}/${it.name}`;
+      const at = watch.correctAt.get(k);
+      return at ? (at - (putAt.get(k) ?? at)) / 1000 : undefined;
+    })
+    .filter((x): x is number => x !== undefined);
+  return {
+    changes: CHANGES,
+    complete,
+    observed: lat.length,
+    p50S: percentile(lat, 50),
+    p99S: percentile(lat, 99),
+    maxS: Math.max(0, ...lat),
+  };
+}
+
+async function runOperator(name: OperatorName, round: number): Promise<OperatorRun | DynamicRun> {
   const loadStart = loadAverage();
-  const { state, kube, vault, proxy, list } = await prepare(name);
+  const env = await prepare(name);
+  const { state, kube, vault, proxy, list } = env;
   try {
     await createConnectionAndAuth(kube, proxy.address);
-    say(`creating ${N} VaultStaticSecrets`);
-    await createStaticSecrets(kube, list, `${REFRESH_S}s`);
     const watch = new SecretWatch(kube);
-    for (const it of list) watch.expect(it.namespace, it.name, it.data);
+    if (KIND === "dynamic") {
+      say(`creating ${N} VaultDynamicSecrets`);
+      const dyn = dynamicItems(N);
+      await createDynamicSecrets(kube, dyn);
+      for (const it of dyn) watch.expectFields(it.namespace, it.name, ["username", "password"]);
+    } else {
+      say(`creating ${N} VaultStaticSecrets`);
+      await createStaticSecrets(kube, list, `${REFRESH_S}s`);
+      for (const it of list) watch.expect(it.namespace, it.name, it.data);
+    }
     await watch.start();
     const api = await ApiServerMetrics.load(state.kubeconfig);
     const api0 = await api.requestCounts();
     const vault0 = proxy.snapshot();
+    const failed0 = proxy.failureSnapshot();
 
     say(`starting ${name} (round ${round})`);
-    const logFile = join(LOG_DIR, `${name}-${N}-${round}.log`);
+    const logFile = join(LOG_DIR, `${name}-${KIND === "dynamic" ? "dynamic-" : ""}${N}-${round}.log`);
     const start = Date.now();
     const op = await startOperator(name, state.kubeconfig, logFile, name === "vso-ts" ? NODE_FLAGS : []);
     const sampler = new ProcSampler(op.pid);
     try {
-      let firstAt = 0;
-      const progress = setInterval(() => {
-        if (!firstAt && watch.correctCount > 0) firstAt = Date.now();
+      const running: Running = { name, env, watch, op, sampler, api, api0, vault0, start };
+      const leases = () => leaseCount(vault, state.vault.token);
+      const m = await syncAndSteady(running, async () => (KIND === "dynamic" ? leases() : undefined));
+      if (KIND === "dynamic") {
+        const afterSteady = await leases();
+        const end = { t: Date.now(), sample: sampler.take() };
+        await watch.stop();
+        await api.close();
+        sampler.stop();
+        await op.stop();
+        const afterStop = await leases();
+        const c = common(running, round, loadStart, m, end);
+        const renewals = m.steadyVault["lease-renew"] ?? 0;
+        const run = diffCounts(proxy.snapshot(), vault0);
+        const result: DynamicRun = {
+          ...c.head,
+          issueS: m.syncS,
+          firstSecretS: m.firstSecretS,
+          ...c.resources,
+          steady: {
+            windowS: m.windowS,
+            secretWrites: m.s1.writes - m.s0.writes,
+            issues: m.steadyVault["db-creds"] ?? 0,
+            renewals,
+            renewalsPerLeasePerMinute: renewals / N / (m.windowS / 60),
+            revocations: m.steadyVault["lease-revoke"] ?? 0,
+            logins: m.steadyVault.login ?? 0,
+          },
+          vaultRun: { all: run, failed: diffCounts(proxy.failureSnapshot(), failed0) },
+          leases: {
+            expected: N,
+            afterSync: m.atSyncValue ?? 0,
+            afterSteady,
+            afterStop,
+            abandoned: (run["db-creds"] ?? 0) - (run["lease-revoke"] ?? 0) - afterStop,
+          },
+          api: c.api,
+          durationS: c.durationS,
+        };
         say(
-          `  ${watch.correctCount}/${N} Secrets correct, RSS ${((sampler.last()?.rssKiB ?? 0) / 1024).toFixed(0)} MiB`,
+          `${name}: issue ${m.syncS.toFixed(1)} s, peak ${result.peakRssMiB.toFixed(0)} MiB, cpu ${result.cpuTotalS.toFixed(1)} s, ${renewals} renewals (${result.steady.renewalsPerLeasePerMinute.toFixed(2)}/lease/min), leases ${m.atSyncValue} after the sync, ${afterSteady} at the end, ${afterStop} after the stop, ${result.leases.abandoned} abandoned`,
         );
-      }, 5000);
-      await watch.allCorrect(Math.max(300_000, N * 300)).finally(() => clearInterval(progress));
-      const synced = Date.now();
-      const coldSyncS = (synced - start) / 1000;
-      const firstSecretS = (Math.min(...watch.correctAt.values()) - start) / 1000;
-      say(`${name}: cold sync ${coldSyncS.toFixed(1)} s`);
-      const syncSample = sampler.take();
-      const api1 = await api.requestCounts();
-      const vault1 = proxy.snapshot();
-      const heapAfterSyncMiB = await heapUsedMiB(op.metricsUrl);
-      // With --heapsnapshot-signal=SIGUSR2 in BENCH_VSOTS_NODE_FLAGS: one snapshot after the sync, one at the end.
-      const snapshot = () =>
-        NODE_FLAGS.some((f) => f.startsWith("--heapsnapshot-signal")) && op.proc.kill("SIGUSR2");
-      snapshot();
-
-      // Steady state: nothing changes in Vault; only refreshes should happen.
-      await sleep(5000);
-      const s0 = {
-        t: Date.now(),
-        writes: watch.writes,
-        vault: proxy.snapshot(),
-        api: await api.requestCounts(),
-        cpu: readProc(op.pid)?.cpuS ?? 0,
-      };
-      say(`steady state for ${STEADY_S} s`);
-      await sleep(STEADY_S * 1000);
-      const s1 = {
-        t: Date.now(),
-        writes: watch.writes,
-        vault: proxy.snapshot(),
-        api: await api.requestCounts(),
-        cpu: readProc(op.pid)?.cpuS ?? 0,
-      };
-      const windowS = (s1.t - s0.t) / 1000;
-      const steadyVault = diffCounts(s1.vault, s0.vault);
-      const heapSteadyMiB = await heapUsedMiB(op.metricsUrl);
-      snapshot();
-
-      // Change propagation: CHANGES secrets get a new value in Vault.
-      say(`propagation of ${CHANGES} changes`);
-      const changed = list
-        .slice(0, CHANGES)
-        .map((it) => ({ ...it, data: { ...it.data, password: `${it.data.password}-v2` } }));
-      const putAt = new Map<string, number>();
-      for (const it of changed) watch.expect(it.namespace, it.name, it.data);
-      for (const it of changed) {
-        await vault.call("POST", `secret/data/${it.path}`, {
-          token: state.vault.token,
-          body: { data: it.data },
-        });
-        putAt.set(`${it.namespace}/${it.name}`, Date.now());
+        return result;
       }
-      let propagationComplete = true;
-      await watch.allCorrect((REFRESH_S + 60) * 1000).catch(() => {
-        propagationComplete = false;
-      });
-      const lat = changed
-        .map((it) => {
-          const k = `${it.namespace}/${it.name}`;
-          const at = watch.correctAt.get(k);
-          return at ? (at - (putAt.get(k) ?? at)) / 1000 : undefined;
-        })
-        .filter((x): x is number => x !== undefined);
-      const end = Date.now();
-      const endSample = sampler.take();
+      const propagation = await propagate(env, watch);
+      const end = { t: Date.now(), sample: sampler.take() };
       await watch.stop();
       await api.close();
       sampler.stop();
+      const c = common(running, round, loadStart, m, end);
       const result: OperatorRun = {
-        operator: name,
-        version: op.version,
-        args: op.args,
-        round,
-        n: N,
-        loadAverage: { start: loadStart, end: loadAverage() },
-        coldSyncS,
-        firstSecretS,
-        peakRssMiB: sampler.peakRssMiB(),
-        rssAfterSyncMiB: (syncSample?.rssKiB ?? 0) / 1024,
-        steadyRssMiB: sampler.meanRssMiB(s0.t, s1.t),
-        rssEndMiB: (endSample?.rssKiB ?? 0) / 1024,
-        heapAfterSyncMiB,
-        heapSteadyMiB,
-        cpuSyncS: syncSample?.cpuS ?? 0,
-        cpuSteadyS: s1.cpu - s0.cpu,
-        cpuTotalS: endSample?.cpuS ?? 0,
-        vault: { sync: diffCounts(vault1, vault0), steady: steadyVault },
+        ...c.head,
+        coldSyncS: m.syncS,
+        firstSecretS: m.firstSecretS,
+        ...c.resources,
         steady: {
-          windowS,
-          secretWrites: s1.writes - s0.writes,
-          kvReadsPerSecretPerRefresh: (steadyVault["kv-read"] ?? 0) / N / (windowS / REFRESH_S),
-          logins: steadyVault.login ?? 0,
+          windowS: m.windowS,
+          secretWrites: m.s1.writes - m.s0.writes,
+          kvReadsPerSecretPerRefresh: (m.steadyVault["kv-read"] ?? 0) / N / (m.windowS / REFRESH_S),
+          logins: m.steadyVault.login ?? 0,
         },
-        propagation: {
-          changes: CHANGES,
-          complete: propagationComplete,
-          observed: lat.length,
-          p50S: percentile(lat, 50),
-          p99S: percentile(lat, 99),
-          maxS: Math.max(0, ...lat),
-        },
-        api: {
-          sync: diffRequests(api1, api0),
-          syncTotal: total(diffRequests(api1, api0)),
-          steady: diffRequests(s1.api, s0.api),
-          steadyTotal: total(diffRequests(s1.api, s0.api)),
-        },
-        durationS: (end - start) / 1000,
+        propagation,
+        api: c.api,
+        durationS: c.durationS,
       };
       say(
-        `${name}: sync ${coldSyncS.toFixed(1)} s, peak ${result.peakRssMiB.toFixed(0)} MiB, steady ${result.steadyRssMiB.toFixed(0)} MiB, cpu ${result.cpuTotalS.toFixed(1)} s, writes ${result.steady.secretWrites}, p99 ${result.propagation.p99S.toFixed(1)} s`,
+        `${name}: sync ${m.syncS.toFixed(1)} s, peak ${result.peakRssMiB.toFixed(0)} MiB, steady ${result.steadyRssMiB.toFixed(0)} MiB, cpu ${result.cpuTotalS.toFixed(1)} s, writes ${result.steady.secretWrites}, p99 ${result.propagation.p99S.toFixed(1)} s`,
       );
       return result;
     } finally {
@@ -284,11 +441,10 @@ async function main() {
   mkdirSync(LOG_DIR, { recursive: true });
   if (OPERATORS.some((o) => o !== "vso-ts")) vsoDir();
   if (OPERATORS.includes("vso-ts")) bundleVsoTs(LOG_DIR);
-  const runs: OperatorRun[] = [];
+  const runs: (OperatorRun | DynamicRun)[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const name of OPERATORS) runs.push(await runOperator(name, round));
   }
-  const limit = LIMIT_CONCURRENCY.length > 0 ? await runLimit() : [];
   const machine = {
     cpus: Number(execFileSync("nproc", { encoding: "utf8" }).trim()),
     memGiB:
@@ -296,7 +452,29 @@ async function main() {
       2 ** 20,
     node: process.versions.node,
   };
-  const file = writeReport({ n: N, steadyS: STEADY_S, refreshS: REFRESH_S, runs, limit, machine });
+  if (KIND === "dynamic") {
+    const file = writeDynamicReport({
+      kind: "dynamic",
+      n: N,
+      steadyS: STEADY_S,
+      leaseTtlS: LEASE_TTL_S,
+      leaseMaxTtl: LEASE_MAX_TTL,
+      runs: runs as DynamicRun[],
+      machine,
+    });
+    say(`results: ${file}`);
+    return;
+  }
+  // The limit program reads KV secrets: it is the ceiling of the static kind only.
+  const limit = LIMIT_CONCURRENCY.length > 0 ? await runLimit() : [];
+  const file = writeReport({
+    n: N,
+    steadyS: STEADY_S,
+    refreshS: REFRESH_S,
+    runs: runs as OperatorRun[],
+    limit,
+    machine,
+  });
   say(`results: ${file}`);
 }
 

@@ -1,18 +1,19 @@
 // Writes a benchmark's results: bench/results/<date>-<N>.json with every figure, and the
 // table and SVG chart of docs/benchmarks.md (between its per-N markers; the prose around
-// them is written by hand).
+// them is written by hand). The dynamic kind writes <date>-dynamic-<N>.json and a table
+// between its own markers (bench:dynamic-<N>), without a chart.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 
-export interface OperatorRun {
+/** What every run measures, whatever the workload. */
+export interface RunBase {
   operator: string;
   version: string;
   args: string[];
   round: number;
   n: number;
   loadAverage: { start: number[]; end: number[] };
-  coldSyncS: number;
   firstSecretS: number;
   peakRssMiB: number;
   rssAfterSyncMiB: number;
@@ -23,7 +24,20 @@ export interface OperatorRun {
   cpuSyncS: number;
   cpuSteadyS: number;
   cpuTotalS: number;
+  /** Vault requests by class (vault-proxy.ts), over the sync and over the steady window. */
   vault: { sync: Record<string, number>; steady: Record<string, number> };
+  api: {
+    sync: Record<string, number>;
+    syncTotal: number;
+    steady: Record<string, number>;
+    steadyTotal: number;
+  };
+  durationS: number;
+}
+
+/** A run of the static kind (N VaultStaticSecrets). */
+export interface OperatorRun extends RunBase {
+  coldSyncS: number;
   steady: { windowS: number; secretWrites: number; kvReadsPerSecretPerRefresh: number; logins: number };
   propagation: {
     changes: number;
@@ -33,13 +47,31 @@ export interface OperatorRun {
     p99S: number;
     maxS: number;
   };
-  api: {
-    sync: Record<string, number>;
-    syncTotal: number;
-    steady: Record<string, number>;
-    steadyTotal: number;
+}
+
+/** A run of the dynamic kind (N VaultDynamicSecrets, one database lease each). */
+export interface DynamicRun extends RunBase {
+  /** Operator start until every destination holds a username and a password. */
+  issueS: number;
+  steady: {
+    windowS: number;
+    secretWrites: number;
+    /** database/creds reads: new leases (0 if every lease was renewed instead). */
+    issues: number;
+    renewals: number;
+    renewalsPerLeasePerMinute: number;
+    revocations: number;
+    logins: number;
   };
-  durationS: number;
+  /** Vault requests from the operator's start until it stopped, and those Vault refused (status >= 400). */
+  vaultRun: { all: Record<string, number>; failed: Record<string, number> };
+  /**
+   * Live leases of the role: N if nothing leaked. Right after the sync every lease ever issued
+   * and not revoked is still live (a lost one expires unrenewed one TTL later); after the stop,
+   * what the operator left behind. Abandoned: issued over the run, neither revoked nor live
+   * after the stop (left to expire unrenewed).
+   */
+  leases: { expected: number; afterSync: number; afterSteady: number; afterStop: number; abandoned: number };
 }
 
 export interface LimitResult {
@@ -61,6 +93,18 @@ export interface Report {
   machine: Record<string, unknown>;
 }
 
+export interface DynamicReport {
+  kind: "dynamic";
+  n: number;
+  steadyS: number;
+  leaseTtlS: number;
+  leaseMaxTtl: string;
+  runs: DynamicRun[];
+  machine: Record<string, unknown>;
+}
+
+const total = (c: Record<string, number>) => Object.values(c).reduce((a, b) => a + b, 0);
+
 function median(xs: number[]): number {
   const s = [...xs].sort((a, b) => a - b);
   if (s.length === 0) return Number.NaN;
@@ -68,22 +112,16 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
-interface Row {
+interface Row<R> {
   label: string;
-  get: (r: OperatorRun) => number;
+  get: (r: R) => number;
   digits: number;
   /** The limit program's value, when it has one. */
   limit?: (l: LimitResult) => number;
 }
 
-const ROWS: Row[] = [
-  { label: "cold sync (s)", get: (r) => r.coldSyncS, digits: 1, limit: (l) => l.totalS },
-  {
-    label: "sync throughput (Secrets/s)",
-    get: (r) => r.n / r.coldSyncS,
-    digits: 0,
-    limit: (l) => l.perSecond,
-  },
+/** Memory and CPU, the same rows for every kind. */
+const RESOURCE_ROWS: Row<RunBase>[] = [
   { label: "peak RSS (MiB)", get: (r) => r.peakRssMiB, digits: 0, limit: (l) => l.peakRssMiB },
   { label: "RSS after sync (MiB)", get: (r) => r.rssAfterSyncMiB, digits: 0 },
   { label: "steady RSS, mean (MiB)", get: (r) => r.steadyRssMiB, digits: 0 },
@@ -92,6 +130,17 @@ const ROWS: Row[] = [
   { label: "CPU during sync (s)", get: (r) => r.cpuSyncS, digits: 1, limit: (l) => l.cpuS },
   { label: "CPU in steady state (s)", get: (r) => r.cpuSteadyS, digits: 1 },
   { label: "CPU, whole run (s)", get: (r) => r.cpuTotalS, digits: 1 },
+];
+
+const ROWS: Row<OperatorRun>[] = [
+  { label: "cold sync (s)", get: (r) => r.coldSyncS, digits: 1, limit: (l) => l.totalS },
+  {
+    label: "sync throughput (Secrets/s)",
+    get: (r) => r.n / r.coldSyncS,
+    digits: 0,
+    limit: (l) => l.perSecond,
+  },
+  ...RESOURCE_ROWS,
   { label: "sync: Vault logins", get: (r) => r.vault.sync.login ?? 0, digits: 0 },
   { label: "sync: Vault KV reads", get: (r) => r.vault.sync["kv-read"] ?? 0, digits: 0 },
   { label: "sync: API requests", get: (r) => r.api.syncTotal, digits: 0 },
@@ -107,17 +156,52 @@ const ROWS: Row[] = [
   { label: "propagation p99 (s)", get: (r) => r.propagation.p99S, digits: 1 },
 ];
 
+const DYNAMIC_ROWS: Row<DynamicRun>[] = [
+  { label: "issue time (s)", get: (r) => r.issueS, digits: 1 },
+  { label: "issue throughput (Secrets/s)", get: (r) => r.n / r.issueS, digits: 0 },
+  ...RESOURCE_ROWS,
+  { label: "sync: Vault logins", get: (r) => r.vault.sync.login ?? 0, digits: 0 },
+  { label: "sync: credentials issued", get: (r) => r.vault.sync["db-creds"] ?? 0, digits: 0 },
+  { label: "sync: lease revocations", get: (r) => r.vault.sync["lease-revoke"] ?? 0, digits: 0 },
+  { label: "sync: API requests", get: (r) => r.api.syncTotal, digits: 0 },
+  { label: "steady: lease renewals", get: (r) => r.steady.renewals, digits: 0 },
+  {
+    label: "steady: renewals per lease per minute",
+    get: (r) => r.steady.renewalsPerLeasePerMinute,
+    digits: 2,
+  },
+  { label: "steady: credentials issued", get: (r) => r.steady.issues, digits: 0 },
+  { label: "steady: lease revocations", get: (r) => r.steady.revocations, digits: 0 },
+  { label: "steady: Vault logins", get: (r) => r.steady.logins, digits: 0 },
+  { label: "steady: Secret writes", get: (r) => r.steady.secretWrites, digits: 0 },
+  { label: "steady: API requests", get: (r) => r.api.steadyTotal, digits: 0 },
+  { label: "whole run: Vault requests refused", get: (r) => total(r.vaultRun.failed), digits: 0 },
+  { label: "live leases right after the sync", get: (r) => r.leases.afterSync, digits: 0 },
+  { label: "live leases at the end of the steady window", get: (r) => r.leases.afterSteady, digits: 0 },
+  { label: "live leases after the operator stopped", get: (r) => r.leases.afterStop, digits: 0 },
+  {
+    label: "leases abandoned (issued − revoked − live after the stop)",
+    get: (r) => r.leases.abandoned,
+    digits: 0,
+  },
+];
+
 const fmt = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : "–");
 
-export function summarize(report: Report) {
-  const ops = [...new Set(report.runs.map((r) => r.operator))];
-  const best = [...report.limit].sort((a, b) => a.totalS - b.totalS)[0];
-  const med = (op: string, row: Row) => median(report.runs.filter((r) => r.operator === op).map(row.get));
-  return { ops, best, med };
+function medians<R extends RunBase>(runs: R[]) {
+  const ops = [...new Set(runs.map((r) => r.operator))];
+  const med = (op: string, row: Row<R>) => median(runs.filter((r) => r.operator === op).map(row.get));
+  return { ops, med };
 }
 
-function table(report: Report): string {
-  const { ops, best, med } = summarize(report);
+export function summarize(report: Report) {
+  const best = [...report.limit].sort((a, b) => a.totalS - b.totalS)[0];
+  return { ...medians(report.runs), best };
+}
+
+/** Medians per operator, the limit's value where it has one, and vso-ts / VSO. */
+function table<R extends RunBase>(runs: R[], rows: Row<R>[], best?: LimitResult): string {
+  const { ops, med } = medians(runs);
   const hasPeer = ops.includes("vso-ts") && ops.includes("vso");
   const head = [
     "measure",
@@ -126,7 +210,7 @@ function table(report: Report): string {
     ...(hasPeer ? ["vso-ts / VSO"] : []),
   ];
   const lines = [`| ${head.join(" | ")} |`, `|${head.map(() => "---").join("|")}|`];
-  for (const row of ROWS) {
+  for (const row of rows) {
     const vals = ops.map((o) => med(o, row));
     const cells = [row.label, ...vals.map((v) => fmt(v, row.digits))];
     if (best) cells.push(row.limit ? fmt(row.limit(best), row.digits) : "");
@@ -210,33 +294,77 @@ export function svgChart(report: Report): string {
   ].join("\n");
 }
 
-export function writeReport(report: Report): string {
+/** bench/results/<date>-<name>.json with every figure; returns its path and the date. */
+function writeJson(name: string, report: Report | DynamicReport): { file: string; date: string } {
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(REPO_ROOT, "bench", "results");
   mkdirSync(dir, { recursive: true });
-  const file = join(dir, `${date}-${report.n}.json`);
+  const file = join(dir, `${date}-${name}.json`);
   writeFileSync(file, `${JSON.stringify({ date: new Date().toISOString(), ...report }, null, 2)}\n`);
+  return { file, date };
+}
+
+/** Replaces (or appends) the section between `<!-- bench:<marker>:begin` and its end marker in docs/benchmarks.md. */
+function writeSection(marker: string, source: string, body: string[]): void {
+  const section = [
+    `<!-- bench:${marker}:begin (written by bench/harness.ts from ${source}) -->`,
+    ...body,
+    `<!-- bench:${marker}:end -->`,
+  ].join("\n");
+  const doc = join(REPO_ROOT, "docs", "benchmarks.md");
+  let text = existsSync(doc) ? readFileSync(doc, "utf8") : "# Benchmarks\n\n## Results\n\n";
+  const re = new RegExp(`<!-- bench:${marker}:begin[\\s\\S]*?<!-- bench:${marker}:end -->`);
+  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`;
+  writeFileSync(doc, text);
+}
+
+export function writeReport(report: Report): string {
+  const { file, date } = writeJson(String(report.n), report);
   const svgName = `benchmarks-${report.n}.svg`;
   writeFileSync(join(REPO_ROOT, "docs", svgName), svgChart(report));
-  const section = [
-    `<!-- bench:${report.n}:begin (written by bench/harness.ts from bench/results/${date}-${report.n}.json) -->`,
+  writeSection(String(report.n), `bench/results/${date}-${report.n}.json`, [
     `### N = ${report.n} (${date})`,
     "",
     `![vso-ts vs VSO vs the limit at N = ${report.n}](${svgName})`,
     "",
     "Medians per operator; the ratio column divides vso-ts by VSO (below 1: vso-ts uses less).",
     "",
-    table(report),
+    table(report.runs, ROWS, summarize(report).best),
     "",
     "Every run, in the order they ran:",
     "",
     runsTable(report),
-    `<!-- bench:${report.n}:end -->`,
-  ].join("\n");
-  const doc = join(REPO_ROOT, "docs", "benchmarks.md");
-  let text = existsSync(doc) ? readFileSync(doc, "utf8") : "# Benchmarks\n\n## Results\n\n";
-  const re = new RegExp(`<!-- bench:${report.n}:begin[\\s\\S]*?<!-- bench:${report.n}:end -->`);
-  text = re.test(text) ? text.replace(re, section) : `${text.trimEnd()}\n\n${section}\n`;
-  writeFileSync(doc, text);
+  ]);
+  return file;
+}
+
+function dynamicRunsTable(report: DynamicReport): string {
+  const lines = [
+    "| run | operator | load avg (start → end) | issue time (s) | peak RSS (MiB) | CPU (s) | renewals per lease per minute | live leases (after sync, end of steady, after stop) |",
+    "|---|---|---|---|---|---|---|---|",
+  ];
+  report.runs.forEach((r, i) => {
+    lines.push(
+      `| ${i + 1} | ${r.operator} | ${r.loadAverage.start[0].toFixed(1)} → ${r.loadAverage.end[0].toFixed(1)} | ${r.issueS.toFixed(1)} | ${r.peakRssMiB.toFixed(0)} | ${r.cpuTotalS.toFixed(1)} | ${r.steady.renewalsPerLeasePerMinute.toFixed(2)} | ${r.leases.afterSync}, ${r.leases.afterSteady}, ${r.leases.afterStop} |`,
+    );
+  });
+  return lines.join("\n");
+}
+
+export function writeDynamicReport(report: DynamicReport): string {
+  const name = `dynamic-${report.n}`;
+  const { file, date } = writeJson(name, report);
+  writeSection(name, `bench/results/${date}-${name}.json`, [
+    `### N = ${report.n} VaultDynamicSecrets (${date})`,
+    "",
+    `Lease TTL ${report.leaseTtlS} s (max ${report.leaseMaxTtl}), steady window ${report.steadyS} s.`,
+    "Medians per operator; the ratio column divides vso-ts by VSO (below 1: vso-ts uses less).",
+    "",
+    table(report.runs, DYNAMIC_ROWS),
+    "",
+    "Every run, in the order they ran:",
+    "",
+    dynamicRunsTable(report),
+  ]);
   return file;
 }

@@ -1,6 +1,7 @@
 // Watches the destination Secrets of the bench namespaces and tells when each holds the data
-// expected of it: the cold sync ends when all do, a change has propagated when its Secret
-// shows the new value. It also counts every write to a destination Secret (steady state: 0).
+// expected of it (exact values for static secrets, non-empty fields for issued credentials):
+// the cold sync ends when all do, a change has propagated when its Secret shows the new value.
+// It also counts every write to a destination Secret (steady state: 0).
 import { CORE, type KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { NAMESPACES } from "./workload.ts";
 
@@ -10,9 +11,14 @@ interface SecretObj extends KubeObject {
 
 const benchNs = new Set(NAMESPACES);
 
+type Check = (data: Record<string, string> | undefined) => boolean;
+
+const decode = (v: string | undefined) =>
+  v === undefined ? undefined : Buffer.from(v, "base64").toString("utf8");
+
 export class SecretWatch {
-  /** namespace/name -> expected username/password. */
-  private readonly expected = new Map<string, Record<string, string>>();
+  /** namespace/name -> what its data must satisfy. */
+  private readonly expected = new Map<string, Check>();
   private readonly correct = new Set<string>();
   /** When each key last became correct (ms). */
   readonly correctAt = new Map<string, number>();
@@ -28,9 +34,21 @@ export class SecretWatch {
     this.kube = kube;
   }
 
+  /** The Secret must hold exactly these values in these fields (other fields may exist). */
   expect(namespace: string, name: string, data: Record<string, string>): void {
+    this.expectCheck(namespace, name, (got) =>
+      Object.entries(data).every(([f, v]) => decode(got?.[f]) === v),
+    );
+  }
+
+  /** The Secret must hold a non-empty value in each of these fields (issued credentials). */
+  expectFields(namespace: string, name: string, fields: string[]): void {
+    this.expectCheck(namespace, name, (got) => fields.every((f) => !!decode(got?.[f])));
+  }
+
+  private expectCheck(namespace: string, name: string, check: Check): void {
     const k = `${namespace}/${name}`;
-    this.expected.set(k, data);
+    this.expected.set(k, check);
     this.correct.delete(k);
     this.correctAt.delete(k);
   }
@@ -71,11 +89,9 @@ export class SecretWatch {
 
   private observe(s: SecretObj): void {
     const k = `${s.metadata.namespace}/${s.metadata.name}`;
-    const want = this.expected.get(k);
-    if (!want) return;
-    const ok = Object.entries(want).every(
-      ([f, v]) => s.data?.[f] !== undefined && Buffer.from(s.data[f], "base64").toString("utf8") === v,
-    );
+    const check = this.expected.get(k);
+    if (!check) return;
+    const ok = check(s.data);
     if (ok && !this.correct.has(k)) {
       this.correct.add(k);
       this.correctAt.set(k, Date.now());

@@ -23,6 +23,8 @@ export function classify(method: string, path: string): string {
 
 export class VaultProxy {
   private counts: VaultCounts = {};
+  /** Requests Vault answered with a status of 400 or more, by class and status ("db-creds 500"). */
+  private failures: VaultCounts = {};
   private server?: Server;
   address = "";
 
@@ -46,6 +48,11 @@ export class VaultProxy {
           headers: req.headers,
         },
         (upRes) => {
+          const status = upRes.statusCode ?? 502;
+          if (status >= 400) {
+            const key = `${cls} ${status}`;
+            this.failures[key] = (this.failures[key] ?? 0) + 1;
+          }
           res.writeHead(upRes.statusCode ?? 502, upRes.headers);
           upRes.pipe(res);
         },
@@ -64,6 +71,10 @@ export class VaultProxy {
 
   snapshot(): VaultCounts {
     return { ...this.counts };
+  }
+
+  failureSnapshot(): VaultCounts {
+    return { ...this.failures };
   }
 
   async stop(): Promise<void> {

@@ -1,6 +1,7 @@
 // The benchmark's workload on a fresh environment: N KV v2 secrets, one Kubernetes auth role
 // for the ServiceAccount `bench` of every namespace, the default VaultConnection and VaultAuth
-// in the operator namespace, and N VaultStaticSecrets over 10 namespaces.
+// in the operator namespace, and N VaultStaticSecrets over 10 namespaces. The dynamic kind
+// (dynamic-workload.ts) shares the namespaces, the auth role and the connection.
 import { randomBytes } from "node:crypto";
 import { CORE, type KubeClient } from "../../src/kube/client.ts";
 import type { VaultHttp } from "../../src/vault/http.ts";
@@ -38,14 +39,22 @@ export async function pool<T>(xs: T[], concurrency: number, fn: (x: T, i: number
   await Promise.all(Array.from({ length: Math.min(concurrency, xs.length) }, worker));
 }
 
-export async function setupAuth(kube: KubeClient, vault: VaultHttp, rootToken: string): Promise<void> {
+/** The bench role's Vault policy for the static kind: read the KV secrets. */
+export const KV_POLICY = 'path "secret/data/bench/*" { capabilities = ["read"] }';
+
+export async function setupAuth(
+  kube: KubeClient,
+  vault: VaultHttp,
+  rootToken: string,
+  policy: string,
+): Promise<void> {
   for (const ns of [OPERATOR_NS, ...NAMESPACES]) {
     await kube.createIfAbsent(CORE.namespaces, undefined, { metadata: { name: ns } });
     await kube.createIfAbsent(CORE.serviceaccounts, ns, { metadata: { name: SA } });
   }
   await vault.call("PUT", `sys/policies/acl/${ROLE}`, {
     token: rootToken,
-    body: { policy: 'path "secret/data/bench/*" { capabilities = ["read"] }' },
+    body: { policy },
   });
   await vault.call("POST", `auth/kubernetes/role/${ROLE}`, {
     token: rootToken,
