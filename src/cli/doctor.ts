@@ -3,12 +3,12 @@
 // resource, or checks the operator itself when no resource is given. Exit
 // code 0 only when no step failed.
 import { parseArgs } from "node:util";
-import { KubeConfig } from "@kubernetes/client-node";
 import { doctorResource, findKind } from "../doctor/doctor.ts";
 import { doctorOperator } from "../doctor/operator.ts";
 import { renderHuman, renderJson, reportOk } from "../doctor/report.ts";
 import { type DoctorOptions, parseKind } from "../doctor/session.ts";
 import { CORE, KubeClient } from "../kube/client.ts";
+import { loadConnection } from "../kube/kubeconfig.ts";
 import { parseGlobalVaultAuthOptions } from "../operator/config.ts";
 import { parseDuration } from "../util/duration.ts";
 
@@ -42,10 +42,7 @@ const LEADER_ID = "b0d477c0.hashicorp.com";
 
 function contextNamespace(kubeconfig: string | undefined): string {
   try {
-    const kc = new KubeConfig();
-    if (kubeconfig) kc.loadFromFile(kubeconfig);
-    else kc.loadFromDefault();
-    return kc.getContextObject(kc.getCurrentContext())?.namespace || "default";
+    return loadConnection(kubeconfig).namespace || "default";
   } catch {
     return "default";
   }

@@ -31,6 +31,8 @@ export interface KubeConnection {
   server: string;
   tls: KubeTls;
   authHeaders(): Promise<Record<string, string>>;
+  /** The current context's namespace, or the Pod's own in a cluster (kubectl's default namespace). */
+  namespace?: string;
 }
 
 interface Named<T> {
@@ -73,7 +75,7 @@ interface UserEntry {
 export interface KubeConfigDoc {
   clusters?: Named<ClusterEntry>[];
   users?: Named<UserEntry>[];
-  contexts?: Named<{ cluster?: string; user?: string }>[];
+  contexts?: Named<{ cluster?: string; user?: string; namespace?: string }>[];
   "current-context"?: string;
 }
 
@@ -175,7 +177,7 @@ export function connectionFromDoc(doc: KubeConfigDoc, base: string): KubeConnect
     };
     authHeaders = async () => h;
   }
-  return { server: cluster.server, tls, authHeaders };
+  return { server: cluster.server, tls, authHeaders, namespace: ctx.namespace || undefined };
 }
 
 /** Merges the files of a KUBECONFIG list: the first file that names an entry wins, as kubectl does. */
@@ -223,6 +225,7 @@ export function inClusterConnection(dir = IN_CLUSTER_DIR): KubeConnection | unde
     server: `https://${host.includes(":") ? `[${host}]` : host}:${port}`,
     tls: { ca: readText(join(dir, "ca.crt")), rejectUnauthorized: true },
     authHeaders: async () => ({ authorization: `Bearer ${token()}` }),
+    namespace: existsSync(join(dir, "namespace")) ? readText(join(dir, "namespace")).trim() : undefined,
   };
 }
 

@@ -99,12 +99,25 @@ test("a KUBECONFIG list merges its files; the first current-context wins", async
   const c = loadConnection();
   assert.equal(c.server, "https://b.example:6443");
   assert.deepEqual(await c.authHeaders(), { authorization: "Bearer tb" });
+  assert.equal(c.namespace, undefined, "a context without a namespace names none");
+});
+
+test("the current context's namespace is the connection's default namespace", (t) => {
+  const file = join(tmp(t), "config");
+  const doc = config({ token: "t" });
+  doc.contexts[0].context = {
+    ...doc.contexts[0].context,
+    namespace: "team-a",
+  } as (typeof doc.contexts)[0]["context"];
+  writeFileSync(file, stringify(doc));
+  assert.equal(loadConnection(file).namespace, "team-a");
 });
 
 test("the in-cluster service account: server from the environment, token file read", async (t) => {
   const dir = tmp(t);
   writeFileSync(join(dir, "token"), "sa-token\n");
   writeFileSync(join(dir, "ca.crt"), "CA");
+  writeFileSync(join(dir, "namespace"), "vault-secrets-operator-system");
   const saved = [process.env.KUBERNETES_SERVICE_HOST, process.env.KUBERNETES_SERVICE_PORT];
   t.after(() => {
     process.env.KUBERNETES_SERVICE_HOST = saved[0];
@@ -118,6 +131,7 @@ test("the in-cluster service account: server from the environment, token file re
   assert.ok(c);
   assert.equal(c.server, "https://10.0.0.1:443");
   assert.equal(c.tls.ca, "CA");
+  assert.equal(c.namespace, "vault-secrets-operator-system");
   assert.deepEqual(await c.authHeaders(), { authorization: "Bearer sa-token" });
 });
 
