@@ -51,28 +51,40 @@ export function makeRecorders(kube: KubeClient, log: Logger): (component: string
   };
 }
 
-/** Writes status through the status subresource, only when it changed. */
+/**
+ * Writes status through the status subresource, only when it differs from
+ * `obj.status`. Returns the resourceVersion the write produced, or undefined
+ * when nothing was written (no change, or the object is gone). `obj` (often a
+ * cached object) is left as it is.
+ */
 export async function updateStatus(
   kube: KubeClient,
   rt: ResourceType,
   obj: KubeObject & { status?: unknown },
   status: unknown,
-): Promise<boolean> {
-  if (isDeepStrictEqual(obj.status, status)) return false;
+): Promise<string | undefined> {
+  if (isDeepStrictEqual(obj.status, status)) return undefined;
   try {
-    await kube.patch(rt, obj.metadata.namespace, obj.metadata.name ?? "", { status }, "merge", {
-      subresource: "status",
-    });
+    const written = await kube.patch(
+      rt,
+      obj.metadata.namespace,
+      obj.metadata.name ?? "",
+      { status },
+      "merge",
+      {
+        subresource: "status",
+      },
+    );
+    return written.metadata.resourceVersion ?? "";
   } catch (err) {
-    if (isNotFound(err)) return false;
+    if (isNotFound(err)) return undefined;
     throw err;
   }
-  obj.status = status;
-  return true;
 }
 
 /**
- * Adds a finalizer. The patch tests the finalizer list it read rather than the
+ * Adds a finalizer and returns the object's finalizers as written (`obj` is
+ * left as it is). The patch tests the finalizer list it read rather than the
  * resourceVersion, so a status write in between does not make it fail, while a
  * concurrent change of the finalizers does (and the next reconcile retries).
  */
@@ -81,9 +93,9 @@ export async function ensureFinalizer(
   rt: ResourceType,
   obj: KubeObject,
   finalizer: string,
-): Promise<void> {
+): Promise<string[]> {
   const list = obj.metadata.finalizers ?? [];
-  if (list.includes(finalizer)) return;
+  if (list.includes(finalizer)) return list;
   const ops =
     list.length === 0
       ? [{ op: "add", path: "/metadata/finalizers", value: [finalizer] }]
@@ -92,7 +104,7 @@ export async function ensureFinalizer(
           { op: "add", path: "/metadata/finalizers/-", value: finalizer },
         ];
   const updated = await kube.patch(rt, obj.metadata.namespace, obj.metadata.name ?? "", ops, "json");
-  obj.metadata.finalizers = updated.metadata.finalizers;
+  return updated.metadata.finalizers ?? [];
 }
 
 export async function removeFinalizer(
@@ -125,25 +137,48 @@ export function errorMessage(err: unknown): string {
 }
 
 /**
- * The last status each controller wrote, per object. The informer cache can
- * lag behind our own writes; reconciling from a stale status would redo work
- * already done (a second lease, a second rollout restart). While this process
- * runs it is the only writer of these statuses, so its own last write is the
- * freshest view; the cache is used after a restart or for a recreated object.
+ * The last status each controller wrote, per object, kept until the informer
+ * has caught up with that write. The cache can lag behind our own writes;
+ * reconciling from a stale status would redo work already done (a second
+ * lease, a second rollout restart). While this process runs it is the only
+ * writer of these statuses, so its own last write is the freshest view until
+ * the cached object carries that write's resourceVersion (or a later one);
+ * then the entry is dropped, so a settled resource costs nothing here.
  */
 export class StatusMemory<S> {
-  private readonly mem = new Map<string, { uid: string; status: S }>();
+  private readonly mem = new Map<string, { uid: string; resourceVersion: string; status: S }>();
 
-  remember(key: string, uid: string | undefined, status: S): void {
-    this.mem.set(key, { uid: uid ?? "", status: structuredClone(status) });
+  remember(key: string, uid: string | undefined, resourceVersion: string, status: S): void {
+    this.mem.set(key, { uid: uid ?? "", resourceVersion, status: structuredClone(status) });
   }
 
-  freshest(key: string, uid: string | undefined, cached: S | undefined): S | undefined {
+  /** The status to reconcile from: ours while the cached object has not caught up with it. */
+  freshest(key: string, cached: KubeObject & { status?: S }): S | undefined {
     const m = this.mem.get(key);
-    return m && m.uid === (uid ?? "") ? structuredClone(m.status) : cached;
+    if (!m) return cached.status;
+    if (
+      m.uid !== (cached.metadata.uid ?? "") ||
+      includesWrite(cached.metadata.resourceVersion, m.resourceVersion)
+    ) {
+      this.mem.delete(key);
+      return cached.status;
+    }
+    return structuredClone(m.status);
   }
 
   forget(key: string): void {
     this.mem.delete(key);
   }
+}
+
+/**
+ * Whether an object at resourceVersion `seen` includes the write that produced
+ * `written`. The API server's resourceVersions are etcd revisions, decimal
+ * integers that only grow; anything else is only trusted when equal.
+ */
+function includesWrite(seen: string | undefined, written: string): boolean {
+  if (seen === undefined) return false;
+  if (seen === written) return true;
+  if (!/^\d{1,30}$/.test(seen) || !/^\d{1,30}$/.test(written)) return false;
+  return BigInt(seen) >= BigInt(written);
 }

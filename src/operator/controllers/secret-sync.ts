@@ -219,8 +219,8 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     rc: ReconcileContext,
   ): Promise<ReconcileResult | undefined> {
     const k = `${key.namespace}/${key.name}`;
-    const obj = this.informer.get(key.namespace, key.name);
-    if (!obj) {
+    const cached = this.informer.get(key.namespace, key.name);
+    if (!cached) {
       this.forget(k);
       this.ctx.metrics.resourceStatus.remove({
         controller: this.kind.controller,
@@ -229,7 +229,8 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
       });
       return undefined;
     }
-    obj.status = this.statuses.freshest(k, obj.metadata.uid, obj.status);
+    // The reconcile's working copy (finalizers and status change on it); the cached object is never changed.
+    const obj: O = { ...cached, metadata: { ...cached.metadata }, status: this.statuses.freshest(k, cached) };
     const run = this.newRun(obj, k, rc.log);
     if (obj.metadata.deletionTimestamp) return await this.finalize(run);
     try {
@@ -277,10 +278,13 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
 
   /** Writes the run's status and remembers it (only once written, so memory never runs ahead of the server). */
   async commit(run: SyncRun<O, S>): Promise<void> {
-    // A copy: updateStatus keeps what it wrote as the object's status, and the
-    // run goes on changing its own (a shared object would compare equal and never be written).
-    await updateStatus(this.ctx.kube, this.kind.resource, run.obj, structuredClone(run.status));
-    this.statuses.remember(run.key, run.obj.metadata.uid, run.status);
+    // A copy becomes the object's status: the run goes on changing its own
+    // (a shared object would compare equal and never be written).
+    const status = structuredClone(run.status);
+    const rv = await updateStatus(this.ctx.kube, this.kind.resource, run.obj, status);
+    if (rv === undefined) return;
+    run.obj.status = status;
+    this.statuses.remember(run.key, run.obj.metadata.uid, rv, status);
   }
 
   /** A reconcile that ended well: the health metric, the backoff and the labels seen. */
@@ -358,7 +362,12 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
       return existing;
     };
     const inputs = d.issues ? await this.preconditions(run, await live()) : undefined;
-    await ensureFinalizer(ctx.kube, this.kind.resource, run.obj, this.kind.finalizer);
+    run.obj.metadata.finalizers = await ensureFinalizer(
+      ctx.kube,
+      this.kind.resource,
+      run.obj,
+      this.kind.finalizer,
+    );
 
     const fetched = await d.fetch(client, vaultNs);
     if (fetched.credential) await this.recordObtained(run, fetched.credential);
@@ -595,9 +604,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
   private async failed(run: SyncRun<O, S>, err: unknown): Promise<ReconcileResult> {
     const { ctx, kind } = this;
     // Build on the last status written: it holds every credential recorded during the attempt.
-    const base = structuredClone(
-      this.statuses.freshest(run.key, run.obj.metadata.uid, run.obj.status) ?? kind.emptyStatus(),
-    );
+    const base = structuredClone(run.obj.status ?? kind.emptyStatus());
     const cls = kind.errorClass(err);
     const { message, reason } = describeFailure(cls, err);
     ctx.recorder(kind.kind).warning(run.obj, reason, `Failed to ${kind.failureVerb}: ${message}`);
