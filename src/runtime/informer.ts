@@ -36,6 +36,46 @@ export interface InformerHandlers<T extends KubeObject> {
   delete?: (obj: T) => void;
 }
 
+/**
+ * One copy of each short string that recurs across cached objects. JSON.parse
+ * gives every object its own copy of every value, so 10,000 cached resources
+ * held 10,000 "secrets.hashicorp.com/v1beta1", 30,000 "True" and so on. The
+ * pool is bounded; past the bound, values are kept as parsed.
+ */
+const internPool = new Map<string, string>();
+const INTERN_MAX_ENTRIES = 4096;
+const INTERN_MAX_LENGTH = 64;
+
+function intern(v: unknown): unknown {
+  if (typeof v !== "string" || v.length > INTERN_MAX_LENGTH) return v;
+  const hit = internPool.get(v);
+  if (hit !== undefined) return hit;
+  if (internPool.size < INTERN_MAX_ENTRIES) internPool.set(v, v);
+  return v;
+}
+
+/** The values that repeat: kinds, namespaces, finalizers, label values, owners and condition fields. */
+function internRepeatedValues(obj: KubeObject & { kind?: string; status?: unknown }): void {
+  if (obj.apiVersion) obj.apiVersion = intern(obj.apiVersion) as string;
+  if (obj.kind) obj.kind = intern(obj.kind) as string;
+  const m = obj.metadata;
+  if (!m) return;
+  if (m.namespace) m.namespace = intern(m.namespace) as string;
+  if (m.finalizers) m.finalizers = m.finalizers.map((f) => intern(f) as string);
+  if (m.labels) for (const k of Object.keys(m.labels)) m.labels[k] = intern(m.labels[k]) as string;
+  for (const o of m.ownerReferences ?? []) {
+    o.apiVersion = intern(o.apiVersion) as string;
+    o.kind = intern(o.kind) as string;
+  }
+  const conditions = (obj.status as { conditions?: unknown } | undefined)?.conditions;
+  if (Array.isArray(conditions)) {
+    for (const c of conditions as Record<string, unknown>[]) {
+      if (!c || typeof c !== "object") continue;
+      for (const k of ["type", "status", "reason", "message"]) if (k in c) c[k] = intern(c[k]);
+    }
+  }
+}
+
 /** kubectl apply's copy of the whole applied object: nothing here reads it. */
 const LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration";
 
@@ -279,12 +319,15 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private normalize(obj: T): T {
     if (this.opts.stripManagedFields && obj.metadata) {
-      delete obj.metadata.managedFields;
-      const ann = obj.metadata.annotations;
-      if (ann && LAST_APPLIED in ann) {
-        delete ann[LAST_APPLIED];
-        if (Object.keys(ann).length === 0) delete obj.metadata.annotations;
+      // Rebuilt rather than `delete`d: deleting a property turns an object into
+      // a dictionary several times its size, and the cache holds one per object.
+      const { managedFields: _dropped, annotations, ...meta } = obj.metadata;
+      let kept = annotations;
+      if (kept && LAST_APPLIED in kept) {
+        const { [LAST_APPLIED]: _lastApplied, ...rest } = kept;
+        kept = Object.keys(rest).length > 0 ? rest : undefined;
       }
+      obj.metadata = kept ? { ...meta, annotations: kept } : meta;
     }
     if (this.opts.metadataOnly) {
       obj.apiVersion = this.resource.group
@@ -292,6 +335,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         : this.resource.version;
       obj.kind = this.resource.kind;
     }
+    internRepeatedValues(obj);
     return obj;
   }
 
