@@ -41,7 +41,15 @@ export async function bundleOperator(): Promise<Buffer> {
     },
     logLevel: "warning",
   });
-  return Buffer.from(res.outputFiles[0].contents);
+  // V8 keeps a module's source in memory for as long as it runs, and a single
+  // non-ASCII character makes it a two-byte string: 3.6 MB of source held 7 MiB.
+  // esbuild escapes strings and identifiers but leaves regex literals and legal
+  // comments as written; a \uXXXX escape means the same in both.
+  const text = res.outputFiles[0].text.replace(
+    /[^\x00-\x7f]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+  return Buffer.from(text, "latin1");
 }
 
 export function operatorImageSpec(bundle: Buffer, version = operatorVersion()): ImageSpec {
