@@ -154,16 +154,17 @@ export class StatusMemory<S> {
 
   /** The status to reconcile from: ours while the cached object has not caught up with it. */
   freshest(key: string, cached: KubeObject & { status?: S }): S | undefined {
+    this.settle(key, cached);
     const m = this.mem.get(key);
-    if (!m) return cached.status;
-    if (
-      m.uid !== (cached.metadata.uid ?? "") ||
-      includesWrite(cached.metadata.resourceVersion, m.resourceVersion)
-    ) {
-      this.mem.delete(key);
-      return cached.status;
-    }
-    return structuredClone(m.status);
+    return m ? structuredClone(m.status) : cached.status;
+  }
+
+  /** Lets go of our write once `cached` (the informer's copy, e.g. from a watch event) includes it. */
+  settle(key: string, cached: KubeObject): void {
+    const m = this.mem.get(key);
+    if (!m) return;
+    const caughtUp = includesWrite(cached.metadata.resourceVersion, m.resourceVersion);
+    if (caughtUp || m.uid !== (cached.metadata.uid ?? "")) this.mem.delete(key);
   }
 
   forget(key: string): void {

@@ -47,3 +47,12 @@ test("the status handed out is a copy: changing it changes nothing remembered", 
   if (got) got.lastGeneration = 8;
   assert.deepEqual(mem.freshest("ns/a", cached("9", 0)), { lastGeneration: 1 });
 });
+
+test("a watch event that includes our write lets it go before the next reconcile", () => {
+  const mem = new StatusMemory<S>();
+  mem.remember("ns/a", "u1", "200", { lastGeneration: 4 });
+  mem.settle("ns/a", cached("199", 3));
+  assert.deepEqual(mem.freshest("ns/a", cached("199", 3)), { lastGeneration: 4 }, "an older event keeps it");
+  mem.settle("ns/a", cached("201", 4));
+  assert.deepEqual(mem.freshest("ns/a", cached("199", 3)), { lastGeneration: 3 }, "let go at 201");
+});

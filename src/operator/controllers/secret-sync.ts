@@ -209,6 +209,10 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     return this.kind.informer(this.ctx);
   }
 
+  observed(obj: KubeObject): void {
+    this.statuses.settle(`${obj.metadata.namespace}/${obj.metadata.name}`, obj);
+  }
+
   ownerOfSecretEvent(secret: KubeObject, deleted: boolean): string | undefined {
     const candidates = this.informer.list(secret.metadata.namespace ?? "");
     return ownerKeyOfSecretEvent(candidates, secret, deleted, this.lastSeenRV);

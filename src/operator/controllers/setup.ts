@@ -130,6 +130,8 @@ export interface SecretKindReconciler {
   reconcile: Reconciler;
   /** The key of the resource an owned-Secret event concerns, unless it is none of ours or our own write. */
   ownerOfSecretEvent(secret: KubeObject, deleted: boolean): string | undefined;
+  /** The informer's copy of one of its resources changed (the reconciler may drop what it kept ahead of the cache). */
+  observed(obj: KubeObject): void;
 }
 
 /** The controller of a secret kind with its watches: its own objects (labels too) and its dependencies. */
@@ -142,6 +144,7 @@ export function setupSecretKind(
 ): Controller {
   const c = mgr.addController(name, (key, rc) => rec.reconcile(key, rc), opts);
   watchOwnKind(informer, c, { labelsToo: true });
+  informer.on({ update: (_a, b) => rec.observed(b) });
   watchSecretKindDependencies(mgr.ctx, informer, c, (s, deleted) => rec.ownerOfSecretEvent(s, deleted));
   return c;
 }
