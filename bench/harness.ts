@@ -25,6 +25,7 @@ import {
   leaseCount,
   setupDatabase,
 } from "./lib/dynamic-workload.ts";
+import { MemoryLimit } from "./lib/memory-limit.ts";
 import {
   bundleVsoTs,
   CHART_NODE_FLAGS,
@@ -38,8 +39,10 @@ import { loadAverage, type ProcSample, ProcSampler, readProc } from "./lib/proc-
 import {
   type DynamicRun,
   type LimitResult,
+  type MemoryLimitRun,
   type OperatorRun,
   writeDynamicReport,
+  writeMemoryLimitReport,
   writeReport,
 } from "./lib/report.ts";
 import { SecretWatch } from "./lib/secret-watch.ts";
@@ -73,6 +76,9 @@ const NODE_FLAGS = (process.env.BENCH_VSOTS_NODE_FLAGS ?? CHART_NODE_FLAGS.join(
   .split(" ")
   .filter(Boolean);
 const ENV_DIR = process.env.BENCH_ENV_DIR ?? "/tmp/vso-bench-env";
+// With a memory limit (MiB), each operator runs in a memory cgroup of that size, as in a Pod
+// with resources.limits.memory: the run records whether it synced or was OOM-killed.
+const MEMORY_LIMIT_MIB = Number(process.env.BENCH_MEMORY_LIMIT_MIB ?? 0);
 const LOG_DIR = join(REPO_ROOT, "bench", "results", "logs");
 
 const t0 = Date.now();
@@ -381,6 +387,88 @@ async function runOperator(name: OperatorName, round: number): Promise<OperatorR
   }
 }
 
+/**
+ * The static kind under a memory limit: the operator runs in a memory cgroup of
+ * MEMORY_LIMIT_MIB; the run ends when every Secret is correct and the steady
+ * window has passed, or when the operator dies (an OOM kill), whichever comes first.
+ */
+async function runUnderMemoryLimit(name: OperatorName, round: number): Promise<MemoryLimitRun> {
+  const loadStart = loadAverage();
+  const env = await prepare(name);
+  const { state, kube, proxy, list } = env;
+  const limit = MemoryLimit.create(MEMORY_LIMIT_MIB, `vso-bench-${name}-${round}-${process.pid}`);
+  try {
+    await createConnectionAndAuth(kube, proxy.address);
+    const watch = new SecretWatch(kube);
+    say(`creating ${N} VaultStaticSecrets`);
+    await createStaticSecrets(kube, list, `${REFRESH_S}s`);
+    for (const it of list) watch.expect(it.namespace, it.name, it.data);
+    await watch.start();
+    say(`starting ${name} (round ${round}) in a memory cgroup of ${MEMORY_LIMIT_MIB} MiB`);
+    const logFile = join(LOG_DIR, `${name}-${N}-mem${MEMORY_LIMIT_MIB}-${round}.log`);
+    const start = Date.now();
+    const op = await startOperator(
+      name,
+      state.kubeconfig,
+      logFile,
+      name === "vso-ts" ? NODE_FLAGS : [],
+      limit,
+    );
+    const sampler = new ProcSampler(op.pid);
+    let died: { code: number | null; signal: NodeJS.Signals | null; afterS: number } | undefined;
+    void op.exited.then((e) => {
+      died = { ...e, afterS: (Date.now() - start) / 1000 };
+    });
+    const progress = setInterval(() => {
+      say(
+        `  ${watch.correctCount}/${N} Secrets correct, RSS ${((sampler.last()?.rssKiB ?? 0) / 1024).toFixed(0)} MiB`,
+      );
+    }, 5000);
+    let coldSyncS: number | undefined;
+    try {
+      const synced = await Promise.race([
+        watch.allCorrect(Math.max(300_000, N * 300)).then(() => true),
+        op.exited.then(() => false),
+      ]);
+      if (synced) {
+        coldSyncS = (Date.now() - start) / 1000;
+        say(`${name}: cold sync ${coldSyncS.toFixed(1)} s; steady for ${STEADY_S} s`);
+        await Promise.race([sleep(STEADY_S * 1000), op.exited]);
+      }
+    } finally {
+      clearInterval(progress);
+    }
+    const result: MemoryLimitRun = {
+      operator: name,
+      version: op.version,
+      round,
+      n: N,
+      limitMiB: MEMORY_LIMIT_MIB,
+      loadAverage: { start: loadStart, end: loadAverage() },
+      coldSyncS,
+      correctAtEnd: watch.correctCount,
+      survived: died === undefined,
+      died,
+      oomKills: limit.oomKills(),
+      cgroupPeakMiB: limit.peakMiB(),
+      peakRssMiB: sampler.peakRssMiB(),
+      cpuTotalS: sampler.last()?.cpuS ?? 0,
+    };
+    sampler.stop();
+    await op.stop();
+    await watch.stop();
+    say(
+      `${name} under ${MEMORY_LIMIT_MIB} MiB: ${result.survived ? "survived" : `died after ${died?.afterS.toFixed(0)} s (${died?.signal ?? died?.code})`}, ${result.correctAtEnd}/${N} correct, ${result.oomKills} OOM kills, cgroup peak ${result.cgroupPeakMiB.toFixed(0)} MiB, RSS peak ${result.peakRssMiB.toFixed(0)} MiB`,
+    );
+    return result;
+  } finally {
+    await proxy.stop();
+    await kube.close();
+    await down(ENV_DIR);
+    limit.remove();
+  }
+}
+
 /** The limit program at each concurrency, on one fresh environment (each writes its own Secrets). */
 async function runLimit(): Promise<LimitResult[]> {
   const loadStart = loadAverage();
@@ -441,6 +529,17 @@ async function main() {
   mkdirSync(LOG_DIR, { recursive: true });
   if (OPERATORS.some((o) => o !== "vso-ts")) vsoDir();
   if (OPERATORS.includes("vso-ts")) bundleVsoTs(LOG_DIR);
+  if (MEMORY_LIMIT_MIB > 0) {
+    if (KIND !== "static") throw new Error("BENCH_MEMORY_LIMIT_MIB runs the static kind only");
+    const limited: MemoryLimitRun[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const name of OPERATORS) limited.push(await runUnderMemoryLimit(name, round));
+    }
+    say(
+      `results: ${writeMemoryLimitReport({ n: N, limitMiB: MEMORY_LIMIT_MIB, steadyS: STEADY_S, runs: limited })}`,
+    );
+    return;
+  }
   const runs: (OperatorRun | DynamicRun)[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     for (const name of OPERATORS) runs.push(await runOperator(name, round));

@@ -6,6 +6,7 @@ import { dirname, join } from "node:path";
 import { request } from "undici";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { freePort } from "../../src/util/net.ts";
+import type { MemoryLimit } from "./memory-limit.ts";
 import { OPERATOR_NS } from "./workload.ts";
 
 /** The vso-ts checkout to run (BENCH_VSOTS_ROOT: e.g. an older commit, for before/after). */
@@ -26,6 +27,8 @@ export interface RunningOperator {
   metricsUrl: string;
   version: string;
   args: string[];
+  /** Settles when the process has exited, with its exit code or signal. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   stop(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ export async function startOperator(
   kubeconfig: string,
   logFile: string,
   nodeFlags: string[] = [],
+  memoryLimit?: MemoryLimit,
 ): Promise<RunningOperator> {
   const port = await freePort();
   const metricsUrl = `http://127.0.0.1:${port}/metrics`;
@@ -103,11 +107,18 @@ export async function startOperator(
   }
   const log = createWriteStream(logFile);
   // Heap snapshots and CPU profiles (BENCH_VSOTS_NODE_FLAGS) land beside the log.
-  const proc = spawn(cmd, args, { env, cwd: dirname(logFile), stdio: ["ignore", "pipe", "pipe"] });
+  const launch = memoryLimit ? memoryLimit.wrap(cmd, args) : { cmd, args };
+  const proc = spawn(launch.cmd, launch.args, {
+    env,
+    cwd: dirname(logFile),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   proc.stdout?.pipe(log);
   proc.stderr?.pipe(log);
   if (!proc.pid) throw new Error(`could not start ${name}`);
-  const exited = new Promise<void>((resolve) => proc.once("exit", () => resolve()));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return {
     name,
     proc,
@@ -115,6 +126,7 @@ export async function startOperator(
     metricsUrl,
     version,
     args,
+    exited,
     async stop() {
       if (proc.exitCode === null) proc.kill("SIGTERM");
       const t = setTimeout(() => proc.kill("SIGKILL"), 10_000);

@@ -74,6 +74,59 @@ export interface DynamicRun extends RunBase {
   leases: { expected: number; afterSync: number; afterSteady: number; afterStop: number; abandoned: number };
 }
 
+/** A static-kind run with the operator in a memory cgroup (BENCH_MEMORY_LIMIT_MIB). */
+export interface MemoryLimitRun {
+  operator: string;
+  version: string;
+  round: number;
+  n: number;
+  limitMiB: number;
+  loadAverage: { start: number[]; end: number[] };
+  /** Undefined when the operator died before every Secret was correct. */
+  coldSyncS?: number;
+  correctAtEnd: number;
+  /** Alive at the end of the steady window. */
+  survived: boolean;
+  died?: { code: number | null; signal: string | null; afterS: number };
+  oomKills: number;
+  /** The cgroup's own peak charge (the process plus page cache charged to it). */
+  cgroupPeakMiB: number;
+  /** VmRSS sampled from /proc (file-backed pages of the executable included). */
+  peakRssMiB: number;
+  cpuTotalS: number;
+}
+
+export interface MemoryLimitReport {
+  n: number;
+  limitMiB: number;
+  steadyS: number;
+  runs: MemoryLimitRun[];
+}
+
+/** The memory-limit runs: JSON, and their table in docs/benchmarks.md. */
+export function writeMemoryLimitReport(report: MemoryLimitReport): string {
+  const name = `${report.n}-memory-${report.limitMiB}`;
+  const { file, date } = writeJson(name, report);
+  const lines = [
+    `### N = ${report.n} under a ${report.limitMiB} MiB memory limit (${date})`,
+    "",
+    `Each operator in a memory cgroup of ${report.limitMiB} MiB (as a Pod's \`resources.limits.memory\`), then ${report.steadyS} s of steady state.`,
+    "",
+    "| run | operator | load avg (start → end) | outcome | Secrets correct | cold sync (s) | OOM kills | cgroup peak (MiB) | RSS peak (MiB) | CPU (s) |",
+    "|---|---|---|---|---|---|---|---|---|---|",
+  ];
+  report.runs.forEach((r, i) => {
+    const outcome = r.survived
+      ? "ran to the end"
+      : `died after ${r.died?.afterS.toFixed(0)} s (${r.died?.signal ?? `exit ${r.died?.code}`})`;
+    lines.push(
+      `| ${i + 1} | ${r.operator} | ${r.loadAverage.start[0].toFixed(1)} → ${r.loadAverage.end[0].toFixed(1)} | ${outcome} | ${r.correctAtEnd}/${r.n} | ${r.coldSyncS?.toFixed(1) ?? "never"} | ${r.oomKills} | ${r.cgroupPeakMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${r.cpuTotalS.toFixed(1)} |`,
+    );
+  });
+  writeSection(name, `bench/results/${date}-${name}.json`, lines);
+  return file;
+}
+
 export interface LimitResult {
   concurrency: number;
   n: number;
@@ -295,7 +348,10 @@ export function svgChart(report: Report): string {
 }
 
 /** bench/results/<date>-<name>.json with every figure; returns its path and the date. */
-function writeJson(name: string, report: Report | DynamicReport): { file: string; date: string } {
+function writeJson(
+  name: string,
+  report: Report | DynamicReport | MemoryLimitReport,
+): { file: string; date: string } {
   const date = new Date().toISOString().slice(0, 10);
   const dir = join(REPO_ROOT, "bench", "results");
   mkdirSync(dir, { recursive: true });
