@@ -90,6 +90,29 @@ describe("dashboard and alerts", () => {
     }
   });
 
+  it("docs/operator.md lists exactly the metrics the operator registers (Node's own aside)", async () => {
+    const doc = readFileSync(join(import.meta.dirname, "..", "..", "docs", "operator.md"), "utf8");
+    const section = doc.slice(doc.indexOf("## Metrics"), doc.indexOf("## Behaviour worth knowing"));
+    const documented = new Set(
+      [...section.matchAll(/`((?:controller_|workqueue_|vso_)[a-z_]+)`/g)].map((m) => m[1]),
+    );
+    const registered = new Set(
+      [...(await registeredNames())].filter(
+        (n) => !/^(process_|nodejs_)/.test(n) && !/_(bucket|sum|count)$/.test(n),
+      ),
+    );
+    assert.deepEqual(
+      [...documented].filter((n) => !registered.has(n)).sort(),
+      [],
+      "documented, not registered",
+    );
+    assert.deepEqual(
+      [...registered].filter((n) => !documented.has(n)).sort(),
+      [],
+      "registered, not documented",
+    );
+  });
+
   it("the dashboard is well formed: unique panel ids, every target on the datasource variable", () => {
     const d = JSON.parse(readFileSync(join(DASHBOARD_DIR, "vso-ts-operator.json"), "utf8")) as {
       uid: string;
