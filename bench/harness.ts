@@ -427,7 +427,11 @@ async function runUnderMemoryLimit(name: OperatorName, round: number): Promise<M
     let coldSyncS: number | undefined;
     try {
       const synced = await Promise.race([
-        watch.allCorrect(Math.max(300_000, N * 300)).then(() => true),
+        // A run that thrashes under the limit may never finish: it is given N x 30 ms (at least 5 min).
+        watch.allCorrect(Math.max(300_000, N * 30)).then(
+          () => true,
+          () => false,
+        ),
         op.exited.then(() => false),
       ]);
       if (synced) {
@@ -450,6 +454,7 @@ async function runUnderMemoryLimit(name: OperatorName, round: number): Promise<M
       survived: died === undefined,
       died,
       oomKills: limit.oomKills(),
+      majorFaults: limit.majorFaults(),
       cgroupPeakMiB: limit.peakMiB(),
       peakRssMiB: sampler.peakRssMiB(),
       cpuTotalS: sampler.last()?.cpuS ?? 0,
@@ -458,7 +463,7 @@ async function runUnderMemoryLimit(name: OperatorName, round: number): Promise<M
     await op.stop();
     await watch.stop();
     say(
-      `${name} under ${MEMORY_LIMIT_MIB} MiB: ${result.survived ? "survived" : `died after ${died?.afterS.toFixed(0)} s (${died?.signal ?? died?.code})`}, ${result.correctAtEnd}/${N} correct, ${result.oomKills} OOM kills, cgroup peak ${result.cgroupPeakMiB.toFixed(0)} MiB, RSS peak ${result.peakRssMiB.toFixed(0)} MiB`,
+      `${name} under ${MEMORY_LIMIT_MIB} MiB: ${result.survived ? "survived" : `died after ${died?.afterS.toFixed(0)} s (${died?.signal ?? died?.code})`}, ${result.correctAtEnd}/${N} correct, ${result.oomKills} OOM kills, ${result.majorFaults} major faults, cgroup peak ${result.cgroupPeakMiB.toFixed(0)} MiB, RSS peak ${result.peakRssMiB.toFixed(0)} MiB`,
     );
     return result;
   } finally {

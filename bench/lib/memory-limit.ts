@@ -3,8 +3,19 @@
 // OOM-kills the process when what it holds cannot fit. Used with BENCH_MEMORY_LIMIT_MIB.
 // cgroup v2 when the machine has it unified, otherwise the v1 memory hierarchy, in both
 // cases a child of the cgroup this harness runs in; removed after the run.
-import { existsSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { execFileSync } from "node:child_process";
+import {
+  chmodSync,
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
+import { tmpdir } from "node:os";
+import { basename, dirname, join } from "node:path";
 
 interface Layout {
   dir: string;
@@ -28,6 +39,7 @@ export class MemoryLimit {
   readonly mib: number;
   readonly dir: string;
   private readonly v2: boolean;
+  private readonly copies: string[] = [];
 
   private constructor(mib: number, layout: Layout, name: string) {
     this.mib = mib;
@@ -44,11 +56,29 @@ export class MemoryLimit {
     return limit;
   }
 
-  /** The command, started inside the cgroup: a shell moves itself in, then execs it (same pid). */
+  /**
+   * The command, started inside the cgroup: a shell moves itself in, then execs it (same pid).
+   * The executable runs from a private copy whose pages are dropped from the page cache first,
+   * so the pages it faults in are charged to this cgroup as they would be in a Pod. (Run from
+   * the shared copy, they were already in the cache, charged to whoever read them first: the
+   * harness itself, for Node, 50 MiB that the limit never saw.)
+   */
   wrap(cmd: string, args: string[]): { cmd: string; args: string[] } {
+    const exe = join(this.dir.replace(/[/]/g, "_").slice(-60), basename(cmd));
+    const copy = join(tmpdir(), exe);
+    mkdirSync(dirname(copy), { recursive: true });
+    copyFileSync(cmd, copy);
+    chmodSync(copy, 0o755);
+    // Node cannot ask the kernel to drop a file's cached pages; Python's os.posix_fadvise can.
+    execFileSync("python3", [
+      "-c",
+      "import os,sys; fd=os.open(sys.argv[1], os.O_RDONLY); os.fsync(fd); os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)",
+      copy,
+    ]);
+    this.copies.push(copy);
     return {
       cmd: "/bin/sh",
-      args: ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.dir, cmd, ...args],
+      args: ["-c", 'echo $$ > "$0/cgroup.procs" && exec "$@"', this.dir, copy, ...args],
     };
   }
 
@@ -58,14 +88,20 @@ export class MemoryLimit {
     return Number(/^oom_kill (\d+)$/m.exec(readFileSync(file, "utf8"))?.[1] ?? 0);
   }
 
+  /** Major page faults in this cgroup: pages read back from disk, the sign of a working set that does not fit. */
+  majorFaults(): number {
+    return Number(/^pgmajfault (\d+)$/m.exec(readFileSync(join(this.dir, "memory.stat"), "utf8"))?.[1] ?? 0);
+  }
+
   /** The cgroup's peak charge (its processes' memory plus the page cache charged to it). */
   peakMiB(): number {
     const file = join(this.dir, this.v2 ? "memory.peak" : "memory.max_usage_in_bytes");
     return existsSync(file) ? Number(readFileSync(file, "utf8").trim()) / 2 ** 20 : Number.NaN;
   }
 
-  /** Removes the cgroup (its processes have exited). */
+  /** Removes the cgroup (its processes have exited) and the executables' copies. */
   remove(): void {
+    for (const c of this.copies) rmSync(dirname(c), { recursive: true, force: true });
     for (let i = 0; i < 50; i++) {
       try {
         rmdirSync(this.dir);

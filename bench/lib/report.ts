@@ -89,6 +89,8 @@ export interface MemoryLimitRun {
   survived: boolean;
   died?: { code: number | null; signal: string | null; afterS: number };
   oomKills: number;
+  /** Pages the cgroup read back from disk (the executable's, once evicted): thrashing shows here. */
+  majorFaults: number;
   /** The cgroup's own peak charge (the process plus page cache charged to it). */
   cgroupPeakMiB: number;
   /** VmRSS sampled from /proc (file-backed pages of the executable included). */
@@ -112,15 +114,17 @@ export function writeMemoryLimitReport(report: MemoryLimitReport): string {
     "",
     `Each operator in a memory cgroup of ${report.limitMiB} MiB (as a Pod's \`resources.limits.memory\`), then ${report.steadyS} s of steady state.`,
     "",
-    "| run | operator | load avg (start → end) | outcome | Secrets correct | cold sync (s) | OOM kills | cgroup peak (MiB) | RSS peak (MiB) | CPU (s) |",
-    "|---|---|---|---|---|---|---|---|---|---|",
+    "| run | operator | load avg (start → end) | outcome | Secrets correct | cold sync (s) | OOM kills | major faults | cgroup peak (MiB) | RSS peak (MiB) | CPU (s) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|",
   ];
   report.runs.forEach((r, i) => {
-    const outcome = r.survived
-      ? "ran to the end"
-      : `died after ${r.died?.afterS.toFixed(0)} s (${r.died?.signal ?? `exit ${r.died?.code}`})`;
+    const outcome = !r.survived
+      ? `died after ${r.died?.afterS.toFixed(0)} s (${r.died?.signal ?? `exit ${r.died?.code}`})`
+      : r.coldSyncS === undefined
+        ? "alive, sync unfinished when the wait ended"
+        : "ran to the end";
     lines.push(
-      `| ${i + 1} | ${r.operator} | ${r.loadAverage.start[0].toFixed(1)} → ${r.loadAverage.end[0].toFixed(1)} | ${outcome} | ${r.correctAtEnd}/${r.n} | ${r.coldSyncS?.toFixed(1) ?? "never"} | ${r.oomKills} | ${r.cgroupPeakMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${r.cpuTotalS.toFixed(1)} |`,
+      `| ${i + 1} | ${r.operator} | ${r.loadAverage.start[0].toFixed(1)} → ${r.loadAverage.end[0].toFixed(1)} | ${outcome} | ${r.correctAtEnd}/${r.n} | ${r.coldSyncS?.toFixed(1) ?? "never"} | ${r.oomKills} | ${r.majorFaults} | ${r.cgroupPeakMiB.toFixed(0)} | ${r.peakRssMiB.toFixed(0)} | ${r.cpuTotalS.toFixed(1)} |`,
     );
   });
   writeSection(name, `bench/results/${date}-${name}.json`, lines);

@@ -101,27 +101,32 @@ export class SecretWatch {
     }
   }
 
-  /** Resolves when every expected Secret holds its data; rejects after timeoutMs. */
+  /** Pending allCorrect waits, each ended (rejected) by stop(). */
+  private readonly cancels = new Set<() => void>();
+
+  /** Resolves when every expected Secret holds its data; rejects after timeoutMs, or when the watch stops. */
   async allCorrect(timeoutMs: number): Promise<void> {
     if (this.correct.size === this.expected.size) return;
     let timer: NodeJS.Timeout | undefined;
+    let cancel = () => {};
     await Promise.race([
       new Promise<void>((resolve) => this.waiters.push(resolve)),
       new Promise<void>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new Error(
-                `only ${this.correct.size}/${this.expected.size} Secrets correct after ${timeoutMs} ms`,
-              ),
-            ),
-          timeoutMs,
-        );
+        const fail = (why: string) =>
+          reject(new Error(`only ${this.correct.size}/${this.expected.size} Secrets correct ${why}`));
+        timer = setTimeout(() => fail(`after ${timeoutMs} ms`), timeoutMs);
+        cancel = () => fail("when the watch stopped");
+        this.cancels.add(cancel);
       }),
-    ]).finally(() => clearTimeout(timer));
+    ]).finally(() => {
+      clearTimeout(timer);
+      this.cancels.delete(cancel);
+    });
   }
 
   async stop(): Promise<void> {
+    // A wait that lost a race (the operator died first) must not hold the process for its timeout.
+    for (const c of [...this.cancels]) c();
     this.abort.abort();
     await this.loop?.catch(() => {});
   }
