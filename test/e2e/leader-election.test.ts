@@ -104,6 +104,28 @@ test("leader change: one leader at a time, takeover after a kill, no new credent
   assert.equal(await leaseCount(env, role), 1, "exactly one lease in Vault");
 });
 
+/** Sends SIGTERM and waits for the process to exit, failing if it still runs after `limitMs`. */
+async function sigterm(
+  proc: ChildProcess,
+  limitMs: number,
+): Promise<{ code: number | null; signal: string | null; tookMs: number }> {
+  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const t0 = Date.now();
+  proc.kill("SIGTERM");
+  const { code, signal } = await Promise.race([
+    exited,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`the operator still runs ${limitMs / 1000} s after SIGTERM`)),
+        limitMs,
+      ).unref(),
+    ),
+  ]);
+  return { code, signal, tookMs: Date.now() - t0 };
+}
+
 test("SIGTERM while syncing: exit 0 within seconds, the Lease released, a successor leads at once", async (t) => {
   const env = await testEnv();
   const ns = await isolatedNamespace(t, env, "sigterm");
@@ -143,18 +165,7 @@ test("SIGTERM while syncing: exit 0 within seconds, the Lease released, a succes
   await eventually("op-a leads", async () => (await lease())?.spec?.holderIdentity === "op-a", 30_000);
   for (const name of names) await waitForSecret(env, ns, name, () => true, 30_000);
 
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    a.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const t0 = Date.now();
-  a.kill("SIGTERM");
-  const { code, signal } = await Promise.race([
-    exited,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error("the operator still runs 10 s after SIGTERM")), 10_000).unref(),
-    ),
-  ]);
-  const tookMs = Date.now() - t0;
+  const { code, signal, tookMs } = await sigterm(a, 10_000);
   assert.equal(signal, null, "exited by itself, not killed");
   assert.equal(code, 0, "a clean shutdown exits 0");
   assert.ok(tookMs < 5_000, `exited ${tookMs} ms after SIGTERM`);
@@ -209,18 +220,7 @@ test("SIGTERM with a reconcile stuck on a silent Vault: exit 0 after the 20 s dr
   t.after(() => a.kill("SIGKILL"));
   await eventually("the operator's request to the silent Vault", async () => connected > 0, 30_000, 100);
 
-  const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) =>
-    a.once("exit", (code, signal) => resolve({ code, signal })),
-  );
-  const t0 = Date.now();
-  a.kill("SIGTERM");
-  const { code, signal } = await Promise.race([
-    exited,
-    new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error("the operator still runs 28 s after SIGTERM")), 28_000).unref(),
-    ),
-  ]);
-  const tookMs = Date.now() - t0;
+  const { code, signal, tookMs } = await sigterm(a, 28_000);
   assert.equal(signal, null, "exited by itself, not killed");
   assert.equal(code, 0);
   // It waited for the stuck reconcile up to the cap (SHUTDOWN_DRAIN_MS), and not for the Vault timeout.
