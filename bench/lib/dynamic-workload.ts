@@ -3,6 +3,7 @@
 // and N VaultDynamicSecrets over the bench namespaces, each issuing its own lease into its
 // own destination. The lease TTL is short so that renewals happen inside the steady window.
 import type { KubeClient } from "../../src/kube/client.ts";
+import { API_VERSION, VSO } from "../../src/operator/resources.ts";
 import type { VaultHttp } from "../../src/vault/http.ts";
 import { NAMESPACES, pool } from "./workload.ts";
 
@@ -64,19 +65,11 @@ export async function setupDatabase(
   });
 }
 
-export const VDS = {
-  group: "secrets.hashicorp.com",
-  version: "v1beta1",
-  plural: "vaultdynamicsecrets",
-  kind: "VaultDynamicSecret",
-  namespaced: true,
-} as const;
-
 /** Fields both operators' CRDs know (VSO's replace ours for VSO runs); the rest is defaulted. */
 export async function createDynamicSecrets(kube: KubeClient, list: DynamicItem[], concurrency = 16) {
   await pool(list, concurrency, async (it) => {
-    await kube.create(VDS, it.namespace, {
-      apiVersion: "secrets.hashicorp.com/v1beta1",
+    await kube.create(VSO.VaultDynamicSecret, it.namespace, {
+      apiVersion: API_VERSION,
       kind: "VaultDynamicSecret",
       metadata: { name: it.name },
       spec: {

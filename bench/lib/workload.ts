@@ -4,6 +4,7 @@
 // (dynamic-workload.ts) shares the namespaces, the auth role and the connection.
 import { randomBytes } from "node:crypto";
 import { CORE, type KubeClient } from "../../src/kube/client.ts";
+import { API_VERSION, VSO } from "../../src/operator/resources.ts";
 import type { VaultHttp } from "../../src/vault/http.ts";
 
 export const OPERATOR_NS = "vso-bench";
@@ -69,39 +70,18 @@ export async function setupAuth(
 
 /** The default VaultConnection and VaultAuth in the operator namespace (used by every namespace). */
 export async function createConnectionAndAuth(kube: KubeClient, vaultAddress: string): Promise<void> {
-  const api = "secrets.hashicorp.com/v1beta1";
-  await kube.create(
-    {
-      group: "secrets.hashicorp.com",
-      version: "v1beta1",
-      plural: "vaultconnections",
-      kind: "VaultConnection",
-      namespaced: true,
-    },
-    OPERATOR_NS,
-    {
-      apiVersion: api,
-      kind: "VaultConnection",
-      metadata: { name: "default" },
-      spec: { address: vaultAddress },
-    },
-  );
-  await kube.create(
-    {
-      group: "secrets.hashicorp.com",
-      version: "v1beta1",
-      plural: "vaultauths",
-      kind: "VaultAuth",
-      namespaced: true,
-    },
-    OPERATOR_NS,
-    {
-      apiVersion: api,
-      kind: "VaultAuth",
-      metadata: { name: "default" },
-      spec: { method: "kubernetes", mount: "kubernetes", kubernetes: { role: ROLE, serviceAccount: SA } },
-    },
-  );
+  await kube.create(VSO.VaultConnection, OPERATOR_NS, {
+    apiVersion: API_VERSION,
+    kind: "VaultConnection",
+    metadata: { name: "default" },
+    spec: { address: vaultAddress },
+  });
+  await kube.create(VSO.VaultAuth, OPERATOR_NS, {
+    apiVersion: API_VERSION,
+    kind: "VaultAuth",
+    metadata: { name: "default" },
+    spec: { method: "kubernetes", mount: "kubernetes", kubernetes: { role: ROLE, serviceAccount: SA } },
+  });
 }
 
 export async function putKv(
@@ -115,14 +95,6 @@ export async function putKv(
   });
 }
 
-export const VSS = {
-  group: "secrets.hashicorp.com",
-  version: "v1beta1",
-  plural: "vaultstaticsecrets",
-  kind: "VaultStaticSecret",
-  namespaced: true,
-} as const;
-
 export async function createStaticSecrets(
   kube: KubeClient,
   list: Item[],
@@ -130,8 +102,8 @@ export async function createStaticSecrets(
   concurrency = 16,
 ) {
   await pool(list, concurrency, async (it) => {
-    await kube.create(VSS, it.namespace, {
-      apiVersion: "secrets.hashicorp.com/v1beta1",
+    await kube.create(VSO.VaultStaticSecret, it.namespace, {
+      apiVersion: API_VERSION,
       kind: "VaultStaticSecret",
       metadata: { name: it.name },
       spec: {
