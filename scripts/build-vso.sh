@@ -28,28 +28,7 @@ if [[ -f "$DIR/.complete" && -x "$DIR/bin/manager" ]]; then
   exit 0
 fi
 
-# Long steps print a heartbeat every 30 s; their output goes to a log shown on failure.
-with_progress() {
-  local what="$1" logfile="$2"
-  shift 2
-  local t0=$SECONDS
-  log "$what (log: $logfile)"
-  nice -n 10 "$@" >"$logfile" 2>&1 &
-  local pid=$!
-  while kill -0 "$pid" 2>/dev/null; do
-    for _ in $(seq 1 30); do
-      kill -0 "$pid" 2>/dev/null || break
-      sleep 1
-    done
-    kill -0 "$pid" 2>/dev/null && log "  still running: $what, $((SECONDS - t0))s"
-  done
-  if ! wait "$pid"; then
-    log "FAILED: $what; last lines of $logfile:"
-    tail -n 40 "$logfile" >&2
-    return 1
-  fi
-  log "done: $what in $((SECONDS - t0))s"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/progress.sh"
 
 rm -rf "$DIR" && mkdir -p "$DIR/src" "$DIR/bin" "$DIR/crds"
 cd "$DIR/src"
@@ -65,9 +44,9 @@ while read -r from to; do
   log "replace $from => $to"
   go mod edit -replace "$from=$to"
 done < <(awk '/^replace \(/{r=1;next} r&&/^\)/{r=0} r&&/=>/{split($0,a,"=>"); split(a[1],l," "); split(a[2],t," "); print l[1], t[1]"@"t[2]}' "$gomod")
-with_progress "go get $MODULE@$VERSION" "$DIR/get.log" go get "$MODULE@$VERSION"
-with_progress "go build VSO $VERSION" "$DIR/build.log" \
-  go build -trimpath -o "$DIR/bin/manager" "$MODULE"
+with_progress "VSO $VERSION (go get)" "$DIR/get.log" nice -n 10 go get "$MODULE@$VERSION"
+with_progress "VSO $VERSION" "$DIR/build.log" \
+  nice -n 10 go build -trimpath -o "$DIR/bin/manager" "$MODULE"
 moddir="$(go list -m -f '{{.Dir}}' "$MODULE")"
 cp "$moddir"/chart/crds/*.yaml "$DIR/crds/"
 chmod -R u+w "$DIR/crds"
