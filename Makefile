@@ -36,6 +36,7 @@ test: deps build lint
 	$(NODE_RUN) scripts/run-tests.ts
 
 test-unit: deps-js
+	scripts/deps.sh oracles
 	$(NODE_RUN) scripts/run-tests.ts --unit-only
 
 ## image: the operator's OCI image archive in dist/ (no Docker engine needed; see docs/install.md)

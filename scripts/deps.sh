@@ -4,7 +4,7 @@
 # version (scripts/versions.env), so a warm run only checks stamps.
 #
 # Usage: scripts/deps.sh [component...]
-#   components: node npm etcd kubernetes helm openbao postgres
+#   components: node npm etcd kubernetes helm openbao postgres oracles
 #               nodepkgs containerd coredns pause (the local node's pieces) (default: all)
 set -euo pipefail
 
@@ -257,6 +257,17 @@ dep_openbao() {
   stamp_set "$dir"
 }
 
+# --- the Go test oracles ---------------------------------------------------
+# Go programs the unit tests compare our output with (templates, the secret MAC).
+# Built here, with the modules they need, into $CACHE/go-oracles keyed by a hash
+# of their sources; tests only run them and never download (issue 17).
+dep_oracles() {
+  local nodebin
+  nodebin="$(node_bin)"
+  GOMODCACHE="$GOMODCACHE" GOCACHE="$GOCACHE" VSO_TS_CACHE="$CACHE" \
+    "$nodebin" --disable-warning=ExperimentalWarning "$ROOT/scripts/build-oracles.ts"
+}
+
 # --- PostgreSQL ------------------------------------------------------------
 dep_postgres() {
   local bindir="/usr/lib/postgresql/$POSTGRES_MAJOR/bin"
@@ -274,12 +285,12 @@ dep_postgres() {
   fi
 }
 
-ALL=(node npm postgres nodepkgs openbao helm pause etcd containerd coredns kubernetes)
+ALL=(node npm oracles postgres nodepkgs openbao helm pause etcd containerd coredns kubernetes)
 want=("$@")
 [[ ${#want[@]} -gt 0 ]] || want=("${ALL[@]}")
 for c in "${want[@]}"; do
   case "$c" in
-  node | npm | etcd | kubernetes | helm | openbao | postgres | nodepkgs | containerd | coredns | pause) "dep_$c" ;;
+  node | npm | oracles | etcd | kubernetes | helm | openbao | postgres | nodepkgs | containerd | coredns | pause) "dep_$c" ;;
   node-bin) node_bin ;;
   *)
     echo "unknown component: $c (known: ${ALL[*]})" >&2

@@ -7,7 +7,7 @@
 // namespace, where every server listens, so the tests reach them all.
 //
 // usage: node scripts/run-tests.ts [--unit-only|--e2e-only] [--no-node] [--keep-env] [file...]
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -104,6 +104,14 @@ if (withNode && !(values["env-dir"] && insideNetns(netnsName(values["env-dir"]))
   process.exit(code);
 }
 
+/** The command prefix that runs the tests in an empty network namespace (root only), or undefined. */
+function offlineWrapper(): string[] | undefined {
+  if (process.platform !== "linux" || process.getuid?.() !== 0) return undefined;
+  const probe = spawnSync("unshare", ["-n", "ip", "link", "set", "lo", "up"], { stdio: "ignore" });
+  if (probe.status !== 0) return undefined;
+  return ["unshare", "-n", "--", "sh", "-c", 'ip link set lo up && exec "$0" "$@"'];
+}
+
 let envDir: string | undefined;
 let tearingDown = false;
 async function teardown(): Promise<void> {
@@ -128,11 +136,26 @@ try {
     console.error(`[tests] shared environment up in ${((Date.now() - t0) / 1000).toFixed(1)}s at ${envDir}`);
     env.VSO_TEST_ENV_DIR = envDir;
   }
+  // Tests never download (issue 17): inside the node's namespace there is no
+  // route out; a run without an environment gets an empty network namespace of
+  // its own (loopback only). Package managers are told to stay offline too, so
+  // a test that needs the network fails at once instead of on a fresh machine only.
+  const isolation = needsEnv ? (withNode ? [] : undefined) : offlineWrapper();
+  if (isolation) env.VSO_TEST_OFFLINE = "1";
+  else console.error("[tests] the run keeps this machine's network (e2e without a node, or not root)");
+  Object.assign(env, {
+    GOPROXY: "off",
+    GOFLAGS: "-mod=readonly",
+    npm_config_offline: "true",
+    PIP_NO_INDEX: "1",
+  });
   const lines = join(mkdtempSync(join(tmpdir(), "vso-test-durations-")), "durations.jsonl");
   exitCode = await new Promise<number>((resolve) => {
+    const [cmd, ...prefix] = [...(isolation ?? []), process.execPath];
     const child = spawn(
-      process.execPath,
+      cmd,
       [
+        ...prefix,
         "--disable-warning=ExperimentalWarning",
         "--test",
         "--test-reporter=spec",

@@ -28,7 +28,7 @@ export interface VaultConnectionSpec {
   tlsServerName?: string;
   /** Secret in the VaultConnection's namespace holding the CA certificate under key ca.crt. Mutually exclusive with caCertPath. */
   caCertSecretRef?: string;
-  /** Path of a CA certificate file inside the operator pod. Mutually exclusive with caCertSecretRef. */
+  /** Path of a CA certificate file inside the operator pod. vso-ts reads it only for VaultConnections in the operator's namespace and only under the operator's --vault-ca-cert-dir (default /vault/ca). Mutually exclusive with caCertSecretRef. */
   caCertPath?: string;
   /** Skip TLS certificate verification (insecure). */
   skipTLSVerify?: boolean;
@@ -144,9 +144,9 @@ export interface VaultAuthConfigKubernetes {
 export interface VaultAuthConfigAppRole {
   /** AppRole role_id (required once merged). */
   roleId?: string;
-  /** Secret, in the consuming resource's namespace, holding the secret_id under key id. Mutually exclusive with secretIDPath. */
+  /** Secret, in the consuming resource's namespace, holding the secret_id under key id. */
   secretRef?: string;
-  /** Absolute path of a file (at most 1 MiB) inside the operator pod holding the secret_id. Mutually exclusive with secretRef. */
+  /** Refused: removed in VSO 1.5.0 (it made the operator read files of its own Pod). Use secretRef. */
   secretIDPath?: string;
 }
 
@@ -286,9 +286,9 @@ export interface VaultAuthGlobalConfigKubernetes {
 export interface VaultAuthGlobalConfigAppRole {
   /** AppRole role_id (required once merged). */
   roleId?: string;
-  /** Secret, in the consuming resource's namespace, holding the secret_id under key id. Mutually exclusive with secretIDPath. */
+  /** Secret, in the consuming resource's namespace, holding the secret_id under key id. */
   secretRef?: string;
-  /** Absolute path of a file (at most 1 MiB) inside the operator pod holding the secret_id. Mutually exclusive with secretRef. */
+  /** Refused: removed in VSO 1.5.0 (it made the operator read files of its own Pod). Use secretRef. */
   secretIDPath?: string;
   /** Vault namespace for appRole logins. */
   namespace?: string;

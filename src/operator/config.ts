@@ -5,6 +5,7 @@
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../util/duration.ts";
+import { DEFAULT_VAULT_CA_CERT_DIR, validateCaCertDir } from "../vault/ca-cert-path.ts";
 import { type LoggingOptions, parseLoggingFlags } from "./logging.ts";
 
 export interface BackoffOptions {
@@ -44,6 +45,8 @@ export interface OperatorConfig {
   /** --output for --version: "" (JSON), "json" or "yaml". */
   output: "" | "json" | "yaml";
   watchNamespaces: string[];
+  /** Ours: the only directory VaultConnection spec.caCertPath may read from (operator namespace only). */
+  vaultCaCertDir: string;
   leaderElection: { id: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   uninstall: boolean;
   version: boolean;
@@ -82,6 +85,7 @@ const FLAG_SPEC = {
   "min-refresh-after-hvsa": { type: "string" },
   "pre-delete-hook-timeout-seconds": { type: "string" },
   "watch-namespaces": { type: "string" },
+  "vault-ca-cert-dir": { type: "string" },
   "leader-election-id": { type: "string" },
   "leader-election-lease-duration": { type: "string" },
   "leader-election-renew-deadline": { type: "string" },
@@ -106,6 +110,7 @@ const ENV_OVERRIDES: Record<string, keyof typeof FLAG_SPEC> = {
   VSO_KUBE_CLIENT_QPS: "kube-client-qps",
   VSO_KUBE_CLIENT_BURST: "kube-client-burst",
   VSO_OUTPUT_FORMAT: "output",
+  VSO_VAULT_CA_CERT_DIR: "vault-ca-cert-dir",
 };
 
 /** Rewrites Go-style `-flag[=v]` into `--flag[=v]`; boolean flags given as `--flag` become `--flag=true`. */
@@ -260,6 +265,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
     ),
     output,
     watchNamespaces: list("watch-namespaces"),
+    vaultCaCertDir: validateCaCertDir(s("vault-ca-cert-dir") || DEFAULT_VAULT_CA_CERT_DIR),
     leaderElection: {
       id: s("leader-election-id") ?? "b0d477c0.hashicorp.com",
       leaseDurationMs: parseDur(

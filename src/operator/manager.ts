@@ -166,6 +166,7 @@ export async function startManager(
     metrics: metrics.clientFactoryMetrics(),
     persistence: clientCache.persistence,
     log,
+    caCertPath: { operatorNamespace: cfg.operatorNamespace, dir: cfg.vaultCaCertDir },
   });
   setTemplateRenderer(renderGoTemplates);
   const ctx: OperatorContext = {

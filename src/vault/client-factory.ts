@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { VaultConnection } from "../api/index.ts";
 import type { KubeClient } from "../kube/client.ts";
+import type { CaCertPathPolicy } from "./ca-cert-path.ts";
 import { type LoginResult, VaultClient } from "./client.ts";
 import { loginPath, shouldPersist } from "./client-cache-entry.ts";
 import type { CacheLog, ClientCacheOrigin, ClientCachePersistence } from "./client-cache-storage.ts";
@@ -46,6 +47,7 @@ export class VaultClientFactory {
   private readonly persistence?: ClientCachePersistence;
   private readonly log?: CacheLog;
   private readonly serviceAccountUid: ServiceAccountUid;
+  private readonly caCertPath?: CaCertPathPolicy;
 
   constructor(
     kube: KubeClient,
@@ -56,6 +58,8 @@ export class VaultClientFactory {
       /** Client-cache persistence (direct-unencrypted or direct-encrypted); absent for `none`. */
       persistence?: ClientCachePersistence;
       log?: CacheLog;
+      /** Where VaultConnection spec.caCertPath may read from; absent: never. */
+      caCertPath?: CaCertPathPolicy;
     },
   ) {
     this.kube = kube;
@@ -64,6 +68,7 @@ export class VaultClientFactory {
     this.metrics = opts.metrics;
     this.persistence = opts.persistence;
     this.log = opts.log;
+    this.caCertPath = opts.caCertPath;
     this.cache = new LRUCache<string, VaultClient>({
       max: Math.max(1, opts.size),
       dispose: (client, _key, reason) => {
@@ -81,7 +86,7 @@ export class VaultClientFactory {
     const key = `${conn.metadata.uid}-${conn.metadata.generation}`;
     let h = this.https.get(key);
     if (!h) {
-      h = await buildVaultHttp(this.kube, conn, this.userAgent);
+      h = await buildVaultHttp(this.kube, conn, this.userAgent, this.caCertPath);
       // Drop HTTP layers of older generations of the same connection.
       for (const k of this.https.keys()) if (k.startsWith(`${conn.metadata.uid}-`)) this.https.delete(k);
       this.https.set(key, h);

@@ -1,10 +1,10 @@
 // Builds the HTTP layer for a VaultConnection: address, extra headers, TLS (CA
-// from a Secret or a file, server name, skip verify) and request timeout.
-import { readFileSync } from "node:fs";
+// from a Secret or an allowed file, server name, skip verify) and request timeout.
 import { Agent } from "undici";
 import type { VaultConnection } from "../api/index.ts";
 import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
+import { type CaCertPathPolicy, CaCertPathRefused, readCaCertPath } from "./ca-cert-path.ts";
 import { VaultHttp } from "./http.ts";
 
 export class ConnectionConfigError extends Error {
@@ -52,6 +52,7 @@ export async function buildVaultHttp(
   kube: KubeClient,
   conn: VaultConnection,
   userAgent: string,
+  caCertPathPolicy?: CaCertPathPolicy,
 ): Promise<VaultHttp> {
   validateConnectionSpec(conn);
   const spec = conn.spec;
@@ -78,12 +79,10 @@ export async function buildVaultHttp(
     ca = Buffer.from(b64, "base64").toString("utf8");
   } else if (spec.caCertPath) {
     try {
-      ca = readFileSync(spec.caCertPath, "utf8");
+      ca = readCaCertPath(spec.caCertPath, conn.metadata.namespace ?? "", caCertPathPolicy);
     } catch (err) {
-      throw new ConnectionConfigError(
-        "spec.caCertPath",
-        `cannot read spec.caCertPath: ${(err as Error).message}`,
-      );
+      if (err instanceof CaCertPathRefused) throw new ConnectionConfigError(err.field, err.message);
+      throw err;
     }
   }
   const isHttps = spec.address.startsWith("https:");

@@ -2,11 +2,14 @@
 // from (a service account token, a Secret, a file), the UID of the object that
 // provides them (part of the client cache key), and the login request body.
 // Providers are always resolved in the namespace of the consuming resource.
-import { readFileSync, statSync } from "node:fs";
-import { isAbsolute } from "node:path";
 import { LRUCache } from "lru-cache";
 import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
 import type { ResolvedAuth } from "./resolved-auth.ts";
+
+/** Why spec.appRole.secretIDPath is refused (the CRD's CEL rule says the same at apply time). */
+export const SECRET_ID_PATH_REMOVED =
+  "spec.appRole.secretIDPath is not supported (VSO removed it in 1.5.0: it made the operator send files of its own Pod to Vault); " +
+  "put the secret_id in a Secret under key id and set spec.appRole.secretRef";
 
 export class AuthConfigError extends Error {
   readonly field: string;
@@ -162,11 +165,11 @@ export async function credentialProvider(
     case "appRole": {
       const a = spec.appRole ?? {};
       if (!a.roleId) throw new AuthConfigError("spec.appRole.roleId", "spec.appRole.roleId is required");
-      if (a.secretRef && a.secretIDPath) {
-        throw new AuthConfigError(
-          "spec.appRole",
-          "spec.appRole.secretRef and secretIDPath are mutually exclusive",
-        );
+      if (a.secretIDPath) {
+        // Removed in VSO 1.5.0, and refused here: the operator would read any file of its
+        // own Pod (its ServiceAccount token included) and send it to the VaultConnection's
+        // address, which a namespace tenant chooses (issue 22).
+        throw new AuthConfigError("spec.appRole.secretIDPath", SECRET_ID_PATH_REMOVED);
       }
       if (a.secretRef) {
         const { uid } = await getSecretKey(
@@ -186,25 +189,7 @@ export async function credentialProvider(
           }),
         };
       }
-      if (a.secretIDPath) {
-        const p = a.secretIDPath;
-        if (!isAbsolute(p) || p.split("/").includes("..")) {
-          throw new AuthConfigError(
-            "spec.appRole.secretIDPath",
-            "spec.appRole.secretIDPath must be an absolute path without ..",
-          );
-        }
-        return {
-          uid: resolved.auth.metadata.uid ?? "",
-          loginBody: async () => {
-            const st = statSync(p);
-            if (st.size > 1024 * 1024)
-              throw new AuthConfigError("spec.appRole.secretIDPath", "secret ID file is larger than 1 MiB");
-            return { role_id: a.roleId, secret_id: readFileSync(p, "utf8").trim() };
-          },
-        };
-      }
-      throw new AuthConfigError("spec.appRole", "spec.appRole needs secretRef or secretIDPath");
+      throw new AuthConfigError("spec.appRole.secretRef", "spec.appRole needs secretRef");
     }
     default:
       throw new AuthConfigError(

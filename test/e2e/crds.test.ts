@@ -40,23 +40,18 @@ const cases: [string, string, RegExp | null][] = [
     /spec\.timeout/,
   ],
   [
-    "VaultAuth appRole both",
+    "VaultAuth appRole secretIDPath beside secretRef",
     "kind: VaultAuth\nspec: {appRole: {roleId: r, secretRef: s, secretIDPath: /x}}",
-    /secretRef and secretIDPath are mutually exclusive/,
+    /secretIDPath is not supported \(removed in VSO 1.5.0/,
   ],
   [
-    "VaultAuth appRole relative path",
-    "kind: VaultAuth\nspec: {appRole: {roleId: r, secretIDPath: x/y}}",
-    /absolute path/,
+    "VaultAuth appRole secretIDPath naming the operator's token",
+    "kind: VaultAuth\nspec: {appRole: {roleId: r, secretIDPath: /var/run/secrets/kubernetes.io/serviceaccount/token}}",
+    /put the secret_id in a Secret under key id and set secretRef/,
   ],
   [
-    "VaultAuth appRole .. segment",
-    "kind: VaultAuth\nspec: {appRole: {roleId: r, secretIDPath: /a/../y}}",
-    /absolute path/,
-  ],
-  [
-    "VaultAuth appRole path ok",
-    "kind: VaultAuth\nspec: {appRole: {roleId: r, secretIDPath: /var/run/a..b/id}}",
+    "VaultAuth appRole secretIDPath empty",
+    "kind: VaultAuth\nspec: {appRole: {roleId: r, secretRef: s, secretIDPath: ''}}",
     null,
   ],
   [
@@ -72,7 +67,7 @@ const cases: [string, string, RegExp | null][] = [
   [
     "VaultAuthGlobal appRole both",
     "kind: VaultAuthGlobal\nspec: {appRole: {secretRef: s, secretIDPath: /x}}",
-    /mutually exclusive/,
+    /secretIDPath is not supported/,
   ],
   [
     "VaultStaticSecret bad enum",

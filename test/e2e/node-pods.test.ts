@@ -5,8 +5,11 @@
 // Service) and to cluster DNS. Values never appear in logs: Pods print
 // SHA-256 fingerprints, which the tests compute from what they put in Vault.
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
 import { test } from "node:test";
+import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { CORE, type ResourceType } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { eventually, isolatedNamespace, testEnv } from "../support/env.ts";
@@ -20,6 +23,13 @@ import {
   waitForSecret,
 } from "../support/operator.ts";
 
+const services: ResourceType = {
+  group: "",
+  version: "v1",
+  plural: "services",
+  kind: "Service",
+  namespaced: true,
+};
 const fingerprint = (v: string) => createHash("sha256").update(v).digest("hex").slice(0, 16);
 const BUSYBOX = "docker.io/library/busybox:1.35";
 const NODE = "vso-dev.local/node:24";
@@ -174,13 +184,6 @@ test("a Pod reaches the API server through the kubernetes Service with verified 
     roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "read-probe" },
     subjects: [{ kind: "ServiceAccount", name: "default", namespace: ns }],
   });
-  const services: ResourceType = {
-    group: "",
-    version: "v1",
-    plural: "services",
-    kind: "Service",
-    namespaced: true,
-  };
   const svc = (await env.kube.create(services, ns, {
     metadata: { name: "probe" },
     spec: { ports: [{ port: 8200, targetPort: 8200 }] },
@@ -221,4 +224,60 @@ const get = (host, servername) => new Promise((res, rej) => https.get({ host, po
   // Nothing is forwarded outside the cluster domain.
   assert.match(logs, /^outside E[A-Z]+$/m);
   assert.ok(!(pod.status?.podIP ?? "").startsWith("10.200."), "an ordinary (not hostNetwork) Pod");
+});
+
+test("a Service's ClusterIP answers from the node's network namespace (vso dev exec), as on a node", async (t) => {
+  const env = await testEnv();
+  if (!requireNode(t, env)) return;
+  const ns = await isolatedNamespace(t, env, "svcip");
+  const marker = `hello-${randomBytes(6).toString("hex")}`;
+  await env.kube.create(CORE.pods, ns, {
+    metadata: { name: "web", labels: { app: "web" } },
+    spec: {
+      terminationGracePeriodSeconds: 1,
+      containers: [
+        {
+          name: "web",
+          image: BUSYBOX,
+          imagePullPolicy: "Never",
+          command: [
+            "sh",
+            "-c",
+            `mkdir -p /www && echo ${marker} > /www/index.html && exec httpd -f -p 8080 -h /www`,
+          ],
+        },
+      ],
+    },
+  });
+  const svc = (await env.kube.create(services, ns, {
+    metadata: { name: "web" },
+    spec: { selector: { app: "web" }, ports: [{ port: 80, targetPort: 8080 }] },
+  })) as unknown as { spec: { clusterIP: string } };
+  await waitPodPhase(env, ns, "web", ["Running"]);
+  // The user's way in: `bin/vso dev exec -- curl http://<ClusterIP>/`, retried until kube-proxy has the rules.
+  const body = await eventually(
+    `curl http://${svc.spec.clusterIP}/ through vso dev exec`,
+    async () => {
+      const r = spawnSync(
+        join(REPO_ROOT, "bin", "vso"),
+        [
+          "dev",
+          "exec",
+          "--dir",
+          String(process.env.VSO_TEST_ENV_DIR),
+          "--",
+          "curl",
+          "-sS",
+          "--max-time",
+          "3",
+          `http://${svc.spec.clusterIP}/`,
+        ],
+        { encoding: "utf8" },
+      );
+      return r.status === 0 ? r.stdout.trim() : undefined;
+    },
+    60_000,
+    1_000,
+  );
+  assert.equal(body, marker);
 });

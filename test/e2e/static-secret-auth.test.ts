@@ -1,9 +1,8 @@
 // Auth paths of the operator against the real API server and OpenBao:
-// allowedNamespaces, jwt (service account token and Secret), appRole (Secret
-// and file), and a fresh login after a 403 when a role's policies change.
+// allowedNamespaces, jwt (service account token and Secret), appRole (a Secret;
+// secretIDPath refused), and a fresh login after a 403 when a role's policies change.
 import assert from "node:assert/strict";
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
 import { CORE } from "../../src/kube/client.ts";
@@ -137,7 +136,7 @@ test("jwt login with a service account token and with a Secret", async (t) => {
   assert.equal(decoded(await waitForSecret(env, ns, "by-secret")).k, "jwt-ok");
 });
 
-test("appRole login with a Secret and with secretIDPath", async (t) => {
+test("appRole login with a Secret; secretIDPath (a file of the operator's Pod) is refused at apply", async (t) => {
   const env = await testEnv();
   const ns = await isolatedNamespace(t, env, "ar");
   await enable(env, "approle", "approle");
@@ -161,26 +160,24 @@ test("appRole login with a Secret and with secretIDPath", async (t) => {
     metadata: { name: "ar-secret" },
     stringData: { id: await secretId() },
   });
-  const file = join(tmpdir(), `vso-approle-${ns}`);
-  writeFileSync(file, `${await secretId()}\n`, { mode: 0o600 });
-  t.after(() => rmSync(file, { force: true }));
   await kvPut(env, `${ns}/s`, { k: "approle-ok" });
   await defaultConnectionAndAuth(env, ns, "unused");
-  for (const [name, appRole] of [
-    ["ar-secret", { roleId, secretRef: "ar-secret" }],
-    ["ar-file", { roleId, secretIDPath: file }],
-  ] as const) {
-    await env.kube.create(VSO.VaultAuth, ns, {
+  const appRoleAuth = (name: string, appRole: Record<string, string>) =>
+    env.kube.create(VSO.VaultAuth, ns, {
       apiVersion: "secrets.hashicorp.com/v1beta1",
       kind: "VaultAuth",
       metadata: { name },
       spec: { vaultConnectionRef: "default", method: "appRole", mount: "approle", appRole },
     });
-    await env.kube.create(VSO.VaultStaticSecret, ns, vssBody(ns, `${name}-dest`, name));
-  }
+  await appRoleAuth("ar-secret", { roleId, secretRef: "ar-secret" });
+  await env.kube.create(VSO.VaultStaticSecret, ns, vssBody(ns, "ar-secret-dest", "ar-secret"));
+  // A tenant naming the operator's own ServiceAccount token (issue 22): the API server refuses it.
+  await assert.rejects(
+    appRoleAuth("ar-file", { roleId, secretIDPath: "/var/run/secrets/kubernetes.io/serviceaccount/token" }),
+    /secretIDPath is not supported .*secretRef/,
+  );
   await startOperator(t, env, { namespaces: [ns] });
   assert.equal(decoded(await waitForSecret(env, ns, "ar-secret-dest")).k, "approle-ok");
-  assert.equal(decoded(await waitForSecret(env, ns, "ar-file-dest")).k, "approle-ok");
 });
 
 test("a 403 after a role's policies change triggers a fresh login (VSO #1185)", async (t) => {

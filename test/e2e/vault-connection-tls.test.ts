@@ -2,7 +2,7 @@
 // the CA from a Secret or a file, skipTLSVerify, tlsServerName, and clear
 // conditions when verification fails.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { test } from "node:test";
@@ -68,7 +68,44 @@ test("VaultConnection TLS: CA from a Secret or a file, skipTLSVerify, tlsServerN
   await conn("no-ca", {});
   await conn("wrong-servername", { caCertSecretRef: "vault-ca", tlsServerName: "vault.example.com" });
   await conn("missing-ca-secret", { caCertSecretRef: "nope" });
-  await startOperator(t, env, { namespaces: [ns] });
+  // spec.caCertPath reads only under --vault-ca-cert-dir, and only for the operator's namespace
+  // (issue 22): a copy of the same CA elsewhere, a link out of the directory, a missing file and
+  // the operator's own token all get one and the same refusal, so nothing can be probed.
+  const outside = join(dir, "outside-ca.pem");
+  writeFileSync(outside, readFileSync(caPath));
+  symlinkSync(outside, join(certDir, "link-out.pem"));
+  const refused = {
+    "ca-outside": outside,
+    "ca-link-out": join(certDir, "link-out.pem"),
+    "ca-missing": join(certDir, "nope.pem"),
+    "ca-token": "/var/run/secrets/kubernetes.io/serviceaccount/token",
+    "ca-proc": "/proc/self/environ",
+  };
+  for (const [name, path] of Object.entries(refused)) await conn(name, { caCertPath: path });
+  const tenant = await isolatedNamespace(t, env, "tls-tenant");
+  await env.kube.create(VSO.VaultConnection, tenant, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultConnection",
+    metadata: { name: "tenant-ca-path" },
+    spec: { address, caCertPath: caPath },
+  });
+  await startOperator(t, env, {
+    namespaces: [ns, tenant],
+    operatorNamespace: ns,
+    args: [`--vault-ca-cert-dir=${certDir}`],
+  });
+  const messages = new Set<string>();
+  for (const name of Object.keys(refused)) {
+    const c = await waitForCondition(env, "VaultConnection", ns, name, "Healthy", "False");
+    messages.add(c.message);
+  }
+  assert.equal(messages.size, 1, [...messages].join("\n"));
+  assert.match(
+    [...messages][0],
+    new RegExp(`spec\\.caCertPath must name a readable file .* under ${certDir}`),
+  );
+  const other = await waitForCondition(env, "VaultConnection", tenant, "tenant-ca-path", "Healthy", "False");
+  assert.match(other.message, new RegExp(`only for VaultConnections in the operator's namespace ${ns}`));
   for (const name of ["ca-secret", "ca-path", "ca-secret-servername", "skip-verify"]) {
     await waitForCondition(env, "VaultConnection", ns, name, "Healthy", "True");
   }

@@ -199,7 +199,7 @@ export const HOSTILE_INPUTS: HostileInput[] = [
   entry(
     "vc-ca-path-missing",
     "VaultConnection",
-    "caCertPath to a file that does not exist",
+    "caCertPath to a file that does not exist (outside the operator's --vault-ca-cert-dir)",
     (id) => conn(id, { caCertPath: "/nonexistent/ca.crt" }),
     status(/spec\.caCertPath/),
   ),
@@ -236,26 +236,26 @@ export const HOSTILE_INPUTS: HostileInput[] = [
   entry(
     "va-approle-two",
     "VaultAuth",
-    "appRole secretRef and secretIDPath together",
+    "appRole secretIDPath naming the operator's own ServiceAccount token (removed in VSO 1.5.0)",
     (id) =>
       auth(id, {
         method: "appRole",
         kubernetes: undefined,
-        appRole: { roleId: "x", secretRef: "s", secretIDPath: "/x" },
+        appRole: { roleId: "x", secretIDPath: "/var/run/secrets/kubernetes.io/serviceaccount/token" },
       }),
-    apply(/secretRef|secretIDPath/),
+    apply(/secretIDPath is not supported/),
   ),
   entry(
     "va-approle-relative",
     "VaultAuth",
-    "appRole secretIDPath relative with '..'",
+    "appRole secretIDPath beside secretRef",
     (id) =>
       auth(id, {
         method: "appRole",
         kubernetes: undefined,
-        appRole: { roleId: "x", secretIDPath: "../etc/shadow" },
+        appRole: { roleId: "x", secretRef: "s", secretIDPath: "../etc/shadow" },
       }),
-    apply(/secretIDPath/),
+    apply(/secretIDPath is not supported/),
   ),
   entry(
     "va-jwt-two",
@@ -337,9 +337,9 @@ export const HOSTILE_INPUTS: HostileInput[] = [
   entry(
     "vag-approle-two",
     "VaultAuthGlobal",
-    "appRole secretRef and secretIDPath together",
+    "appRole secretIDPath (removed in VSO 1.5.0)",
     (id) => global(id, { appRole: { secretRef: "s", secretIDPath: "/x" } }),
-    apply(/secretRef|secretIDPath/),
+    apply(/secretIDPath is not supported/),
   ),
   entry(
     "vag-no-role",

@@ -1,9 +1,6 @@
 // Differential-test harness: loads the corpus, builds and runs the Go oracle, runs our engine.
-import { spawnSync } from "node:child_process";
-import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, statSync } from "node:fs";
-import { homedir } from "node:os";
-import { dirname, join, relative } from "node:path";
+import { readdirSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { RE2JS } from "re2js";
 import { builtinFuncs } from "../../src/template/builtins.ts";
@@ -12,9 +9,9 @@ import { buildTemplateInput, TemplateSet } from "../../src/template/index.ts";
 import { marshalNoEscape, unmarshal } from "../../src/template/json.ts";
 import { sprigFuncs } from "../../src/template/sprig/index.ts";
 import { JsonNumber } from "../../src/template/values.ts";
+import { GO_ORACLES, goOracle, runOracle } from "../support/go-oracle.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
-export const oracleDir = join(here, "oracle");
 export const corpusDir = join(here, "corpus");
 
 export interface Case {
@@ -129,72 +126,10 @@ export function loadCorpus(): Case[] {
 
 // ---- oracle ----
 
-function listFiles(dir: string): string[] {
-  const out: string[] = [];
-  for (const e of readdirSync(dir).sort()) {
-    const p = join(dir, e);
-    if (statSync(p).isDirectory()) out.push(...listFiles(p));
-    else if (/\.(go|mod|sum)$/.test(e)) out.push(p);
-  }
-  return out;
-}
-
-export function oracleHash(): string {
-  const h = createHash("sha256");
-  for (const f of listFiles(oracleDir)) {
-    h.update(relative(oracleDir, f));
-    h.update("\0");
-    h.update(readFileSync(f));
-    h.update("\0");
-  }
-  return h.digest("hex").slice(0, 16);
-}
-
-export function findGo(): string | null {
-  for (const p of [process.env.GO, "/usr/local/go/bin/go", "/usr/lib/go/bin/go"]) {
-    if (p && existsSync(p)) return p;
-  }
-  const r = spawnSync("sh", ["-c", "command -v go"], { encoding: "utf8" });
-  return r.status === 0 && r.stdout.trim() !== "" ? r.stdout.trim() : null;
-}
-
-/** Build the oracle (cached by a hash of its sources). Returns the binary path. */
-export function buildOracle(): string {
-  const cache = join(homedir(), ".cache", "vso-ts");
-  const dir = join(cache, `template-oracle-${oracleHash()}`);
-  const bin = join(dir, "oracle");
-  if (existsSync(bin)) return bin;
-  const go = findGo();
-  if (go === null) throw new Error("Go toolchain not found (needed to build the template oracle)");
-  mkdirSync(dir, { recursive: true });
-  const tmp = join(dir, `oracle.tmp-${process.pid}`);
-  const r = spawnSync(go, ["build", "-mod=readonly", "-trimpath", "-o", tmp, "."], {
-    cwd: oracleDir,
-    encoding: "utf8",
-    env: {
-      ...process.env,
-      GOMODCACHE: process.env.GOMODCACHE ?? join(cache, "go", "mod"),
-      GOCACHE: process.env.GOCACHE ?? join(cache, "go", "build"),
-      GOFLAGS: "-buildvcs=false",
-      CGO_ENABLED: "0",
-    },
-  });
-  if (r.status !== 0) throw new Error(`building the template oracle failed:\n${r.stdout}${r.stderr}`);
-  renameSync(tmp, bin);
-  return bin;
-}
-
-/** Run the oracle over the cases. */
-export function runOracle(bin: string, cases: Case[]): Map<string, Result> {
+/** Run the prebuilt oracle (test/support/go-oracle.ts; `make deps` builds it) over the cases. */
+export function runTemplateOracle(cases: Case[]): Map<string, Result> {
   const input = "[" + cases.map((c) => marshalNoEscape(c.raw)).join(",") + "]";
-  const r = spawnSync(bin, [], {
-    input,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, TZ: "UTC" },
-  });
-  if (r.status !== 0) throw new Error(`oracle failed (${r.status}): ${r.stderr}`);
-  const results = JSON.parse(r.stdout) as Result[];
+  const results = JSON.parse(runOracle(goOracle(GO_ORACLES.template), input)) as Result[];
   return new Map(results.map((x) => [x.name, x]));
 }
 

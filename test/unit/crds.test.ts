@@ -616,10 +616,10 @@ describe("CEL rules (x-kubernetes-validations)", () => {
     );
     assert.ok(rules("VaultConnection", ".spec.headers").some((r) => r.includes("'x-vault-namespace'")));
     for (const kind of ["VaultAuth", "VaultAuthGlobal"]) {
+      // secretIDPath is refused outright (removed in VSO 1.5.0; issue 22).
       assert.ok(
-        rules(kind, ".spec.appRole").some((r) => r.includes("secretRef") && r.includes("secretIDPath")),
+        rules(kind, ".spec.appRole").includes("!(has(self.secretIDPath) && self.secretIDPath != '')"),
       );
-      assert.ok(rules(kind, ".spec.appRole").some((r) => r.includes("startsWith('/')")));
       assert.ok(
         rules(kind, ".spec.jwt").some((r) => r.includes("secretRef") && r.includes("serviceAccount")),
       );

@@ -2,11 +2,10 @@
 // encoding/json and crypto/hmac (test/oracles/hmac).
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { join } from "node:path";
 import { test } from "node:test";
 import { secretDataMAC } from "../../src/operator/hmac.ts";
 import { goMarshalBytesMap } from "../../src/util/gojson.ts";
-import { buildGoOracle, runOracle } from "../support/go-oracle.ts";
+import { GO_ORACLES, goOracle, runOracle } from "../support/go-oracle.ts";
 
 function vectors(): { key: Buffer; data: Record<string, Buffer> }[] {
   const out: { key: Buffer; data: Record<string, Buffer> }[] = [
@@ -40,7 +39,7 @@ function vectors(): { key: Buffer; data: Record<string, Buffer> }[] {
 }
 
 test("secretMAC and its JSON input match Go byte for byte", () => {
-  const bin = buildGoOracle(join(import.meta.dirname, "..", "oracles", "hmac"), "hmac-oracle");
+  const bin = goOracle(GO_ORACLES.hmac);
   const vs = vectors();
   const input = vs
     .map((v) =>

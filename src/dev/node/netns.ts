@@ -1,6 +1,7 @@
 // The local node's network namespace: every daemon of a `--with-node`
 // environment and every Pod lives in it. It holds only loopback and bridges of
-// its own and has no default route, so no packet can leave the machine. It is
+// its own and has no default route, so no packet can leave the machine (the
+// Service range is routed to the node bridge, as on a node). It is
 // entered with `nsenter --net=` (never `ip netns exec`, which remounts /sys and
 // hides the cgroup hierarchies from the kubelet, containerd and runc).
 import { execFileSync, spawn } from "node:child_process";
@@ -43,6 +44,11 @@ export function ensureNetns(name: string): void {
     ip(["-n", name, "link", "add", NODE_BRIDGE, "type", "bridge"]);
     ip(["-n", name, "addr", "add", `${NODE_IP}/24`, "dev", NODE_BRIDGE]);
     ip(["-n", name, "link", "set", NODE_BRIDGE, "up"]);
+    // A node routes the Service range like any other address, so a ClusterIP
+    // dialled from the node reaches kube-proxy's rules (which rewrite it to a Pod)
+    // instead of failing with "network unreachable" before them. The Pod range is
+    // routed by the cni0 bridge's own address once the first Pod starts.
+    ip(["-n", name, "route", "add", SERVICE_CIDR, "dev", NODE_BRIDGE, "src", NODE_IP]);
   } catch (err) {
     deleteNetns(name);
     throw err;

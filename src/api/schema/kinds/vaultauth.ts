@@ -63,27 +63,28 @@ export const VaultAuthConfigJWT = obj(
   { tsName: "VaultAuthConfigJWT", rules: [mutuallyExclusive("secretRef", "serviceAccount")] },
 );
 
+// Kept in the schema only so that a manifest setting it is refused with this message instead of
+// the field being pruned in silence (VSO 1.5.0 removed it; issue 22).
 const secretIDPathRule: CelRule = {
-  rule: `!${celSet("secretIDPath")} || (self.secretIDPath.startsWith('/') && !self.secretIDPath.matches('(^|/)[.][.](/|$)'))`,
-  message: "secretIDPath must be an absolute path without '..' segments",
+  rule: `!${celSet("secretIDPath")}`,
+  message:
+    "secretIDPath is not supported (removed in VSO 1.5.0: it made the operator send files of its own Pod to Vault); put the secret_id in a Secret under key id and set secretRef",
   fieldPath: ".secretIDPath",
 };
 
 export const VaultAuthConfigAppRole = obj(
   {
     roleId: str("AppRole role_id (required once merged)."),
-    secretRef: str(
-      "Secret, in the consuming resource's namespace, holding the secret_id under key id. Mutually exclusive with secretIDPath.",
-    ),
+    secretRef: str("Secret, in the consuming resource's namespace, holding the secret_id under key id."),
     secretIDPath: str(
-      "Absolute path of a file (at most 1 MiB) inside the operator pod holding the secret_id. Mutually exclusive with secretRef.",
+      "Refused: removed in VSO 1.5.0 (it made the operator read files of its own Pod). Use secretRef.",
       { maxLength: 4096 },
     ),
   },
   "AppRole auth method configuration.",
   {
     tsName: "VaultAuthConfigAppRole",
-    rules: [mutuallyExclusive("secretRef", "secretIDPath"), secretIDPathRule],
+    rules: [secretIDPathRule],
   },
 );
 

@@ -29,7 +29,7 @@ export const VaultConnection = defineKind({
         "Secret in the VaultConnection's namespace holding the CA certificate under key ca.crt. Mutually exclusive with caCertPath.",
       ),
       caCertPath: str(
-        "Path of a CA certificate file inside the operator pod. Mutually exclusive with caCertSecretRef.",
+        "Path of a CA certificate file inside the operator pod. vso-ts reads it only for VaultConnections in the operator's namespace and only under the operator's --vault-ca-cert-dir (default /vault/ca). Mutually exclusive with caCertSecretRef.",
       ),
       skipTLSVerify: bool("Skip TLS certificate verification (insecure).", { default: false }),
       timeout: duration("Per-request timeout, e.g. 30s; the Vault client default when unset."),
