@@ -34,8 +34,10 @@ export function confirmDelivered(list: PendingRevocation[] | undefined, id: stri
 
 /**
  * A credential superseded by a newer one: workloads may still use it until
- * their rollout restart, so it is revoked after a grace period, unless it
- * expires before that anyway.
+ * their rollout restart, so it is revoked after a grace period. One that
+ * expires within the grace period stays recorded too, due just before its end
+ * (so a deletion right after a rotation still revokes it); only one already
+ * expired is let go.
  */
 export function recordReplaced(
   list: PendingRevocation[] | undefined,
@@ -44,8 +46,12 @@ export function recordReplaced(
   graceS: number,
   expiresAtS?: number,
 ): PendingRevocation[] {
-  if (expiresAtS !== undefined && expiresAtS > 0 && expiresAtS <= nowS + graceS) return without(list, id);
-  return [...without(list, id), { id, reason: "Replaced" as const, revokeAfter: nowS + graceS }];
+  let revokeAfter = nowS + graceS;
+  if (expiresAtS !== undefined && expiresAtS > 0) {
+    if (expiresAtS <= nowS) return without(list, id);
+    revokeAfter = Math.min(revokeAfter, Math.max(nowS, expiresAtS - 2));
+  }
+  return [...without(list, id), { id, reason: "Replaced" as const, revokeAfter }];
 }
 
 /** Entries whose revocation time has come (all of them when the resource is being deleted). */

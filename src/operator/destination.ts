@@ -1,6 +1,7 @@
 // Writing the destination Secret: ownership (owner labels plus one
 // ownerReference, as VSO sets them), create/overwrite rules, type changes
-// (delete and recreate, since type is immutable), `create: false` (replace the
+// (delete and recreate, since type is immutable; only for a Secret this
+// resource created, never one taken over with overwrite), `create: false` (replace the
 // data of an existing Secret and nothing else) and pruning of Secrets left
 // behind when destination.name changes.
 import type { Destination } from "../api/index.ts";
@@ -111,6 +112,27 @@ function assertMayOverwrite(owner: Owner, dest: Destination, existing: SecretObj
 }
 
 /**
+ * A Secret whose type differs from spec.destination.type, or that is
+ * immutable, can only be replaced by deleting it. That is done only for a
+ * Secret this resource created; one it was told to overwrite (a ServiceAccount
+ * token, a Helm release, anybody's data) is never deleted (issue 18): the
+ * update is refused instead, as the API server refuses VSO's.
+ */
+function assertMayRecreate(owner: Owner, dest: Destination, existing: SecretObject): void {
+  const sameType = (existing.type || "Opaque") === (dest.type || "Opaque");
+  if ((sameType && !existing.immutable) || isOwnedBy(existing, owner)) return;
+  const why = existing.immutable
+    ? "is immutable"
+    : `is of type ${existing.type || "Opaque"}, not ${dest.type || "Opaque"}`;
+  throw new DestinationError(
+    "spec.destination",
+    `destination Secret ${owner.namespace}/${dest.name} ${why}, so it could only be replaced by deleting it, ` +
+      "and a Secret taken over with spec.destination.overwrite is never deleted; " +
+      "choose another spec.destination.name or a matching spec.destination.type",
+  );
+}
+
+/**
  * Checks, without writing anything, that writeDestination would succeed for
  * data of the given keys: the ownership and create/overwrite rules here, and
  * the name, labels, annotations and type through a server-side dry run, so a
@@ -135,7 +157,10 @@ export async function checkDestinationWritable(
     }
     return;
   }
-  if (existing) assertMayOverwrite(owner, dest, existing);
+  if (existing) {
+    assertMayOverwrite(owner, dest, existing);
+    assertMayRecreate(owner, dest, existing);
+  }
   if (shapeAccepted) return;
   const replace = existing && (existing.type || "Opaque") === (dest.type || "Opaque") && !existing.immutable;
   const desired = desiredObject(owner, dest, {}, replace ? existing : undefined);
@@ -226,6 +251,7 @@ export async function writeDestination(
     return { secret, action: "created" };
   }
   assertMayOverwrite(owner, dest, existing);
+  assertMayRecreate(owner, dest, existing);
   if ((existing.type || "Opaque") !== (dest.type || "Opaque") || existing.immutable) {
     await kube.delete(CORE.secrets, ns, dest.name, { uid: existing.metadata.uid });
     const secret = await submit(kube, ns, dest.name, desiredObject(owner, dest, data), false);

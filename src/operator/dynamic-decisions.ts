@@ -5,6 +5,7 @@
 // only then talks to Vault and Kubernetes.
 import { createHash } from "node:crypto";
 import type { PendingRevocation, VaultSecretLease } from "../api/index.ts";
+import { type ParentToken, parentDeadlineMs } from "../vault/token-life.ts";
 import { nextRevocationAt } from "./credential-ledger.ts";
 import { macEqual } from "./hmac.ts";
 
@@ -16,7 +17,11 @@ export type SyncReason =
   | "InexistentDestination"
   | "VaultClientConfigChanged"
   | "LeaseRenewalFailed"
-  | "RefreshDue";
+  | "RefreshDue"
+  /** The lease's parent token ends before the lease would: replaced ahead of it. */
+  | "VaultTokenRotated"
+  /** The lease's parent token is gone (revoked, expired), and with it the lease. */
+  | "VaultTokenRevoked";
 
 /** The shortest requeue, so that no decision can spin. */
 export const MIN_LOOK_MS = 1000;
@@ -39,11 +44,19 @@ export interface DynamicFacts {
   refreshAfterMs: number;
   /** A sync stopped between Vault and its commit (a crash): its lease is revoked, the destination may hold it. */
   interrupted: boolean;
+  /** The token the lease hangs on (status.vaultClientMeta.id), as this process knows it. */
+  parent: ParentToken;
+  /** The TTL of this process's token for the same VaultAuth, in ms. */
+  tokenTtlMs: number;
+  /** For an unknown parent: when the lease is replaced (unknownParentReplaceAtMs). */
+  unknownReplaceAtMs?: number;
+  /** For an unknown parent: whether the lease was seen alive (renewed) by this process. */
+  unknownChecked?: boolean;
 }
 
 export type DynamicDecision =
   | { action: "issue"; reason: SyncReason }
-  | { action: "renew"; reason: "RenewalDue" }
+  | { action: "renew"; reason: "RenewalDue" | "ParentTokenUnknown" }
   | { action: "wait"; reason: "LeaseValid" | "RefreshNotDue" | "NothingToRefresh"; untilMs?: number };
 
 /** A stable number in [0, 1) for a lease, so the renewal time does not move between reconciles or restarts. */
@@ -132,18 +145,43 @@ export function staticCredsNextLookMs(meta: StaticCredsMeta, pollMs: number, jit
   return Math.max(500, Math.min(untilRotation, pollMs));
 }
 
+/**
+ * Whether the lease's parent token forces new credentials now: it is gone, or
+ * it ends before the lease would and its replacement time has come. Otherwise
+ * the time by which that will be so, if any.
+ */
+export function parentTokenDecision(
+  f: Pick<DynamicFacts, "nowMs" | "parent" | "tokenTtlMs" | "unknownReplaceAtMs">,
+): { reason: "VaultTokenRotated" | "VaultTokenRevoked" } | { untilMs?: number } {
+  if (f.parent.state === "retired" && f.parent.endsAtMs <= f.nowMs) return { reason: "VaultTokenRevoked" };
+  const deadline = parentDeadlineMs(f.parent, f.tokenTtlMs, f.unknownReplaceAtMs ?? f.nowMs);
+  if (deadline === undefined) return {};
+  if (f.nowMs >= deadline) return { reason: "VaultTokenRotated" };
+  return { untilMs: deadline };
+}
+
 export function decideDynamic(f: DynamicFacts): DynamicDecision {
   const reason = issueReason(f);
   if (reason) return { action: "issue", reason };
   const ttl = f.lease.duration ?? 0;
   if (f.lease.id && ttl > 0) {
+    const parent = parentTokenDecision(f);
+    if ("reason" in parent) return { action: "issue", reason: parent.reason };
+    // A lease under a token of another process: first make sure it is still alive.
+    if (f.parent.state === "unknown" && !f.unknownChecked) {
+      return f.lease.renewable
+        ? { action: "renew", reason: "ParentTokenUnknown" }
+        : { action: "issue", reason: "VaultTokenRotated" };
+    }
     const due = renewalDueAt(
       f.renewedAtMs,
       ttl,
       f.renewalPercent,
       leaseJitter(f.lease.id, f.lastRenewalTime),
     );
-    if (f.nowMs < due) return { action: "wait", reason: "LeaseValid", untilMs: due };
+    if (f.nowMs < due) {
+      return { action: "wait", reason: "LeaseValid", untilMs: Math.min(due, parent.untilMs ?? due) };
+    }
     if (f.lease.renewable) return { action: "renew", reason: "RenewalDue" };
     return { action: "issue", reason: "LeaseRenewalFailed" };
   }

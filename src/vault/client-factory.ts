@@ -3,18 +3,31 @@
 // UID+generation, credential provider UID) in a bounded LRU. A client whose
 // token is near expiry or failed to renew is replaced by a fresh login. With
 // persistence on, tokens are saved when obtained and taken over after a restart.
+// A client let go (replaced, purged, evicted) is retired, not forgotten: its
+// token stays known until it ends, so the credentials under it are replaced in
+// time and can still be revoked with it; a retired token that no credential
+// hangs on is revoked at once (issue 18).
 import { createHash } from "node:crypto";
 import { LRUCache } from "lru-cache";
 import type { VaultConnection } from "../api/index.ts";
 import type { KubeClient } from "../kube/client.ts";
 import type { CaCertPathPolicy } from "./ca-cert-path.ts";
-import { type LoginResult, VaultClient } from "./client.ts";
+import { type EndedToken, type LoginResult, VaultClient } from "./client.ts";
 import { loginPath, shouldPersist } from "./client-cache-entry.ts";
 import type { CacheLog, ClientCacheOrigin, ClientCachePersistence } from "./client-cache-storage.ts";
 import { buildVaultHttp } from "./connection.ts";
 import type { VaultHttp } from "./http.ts";
 import { cachedServiceAccountUid, credentialProvider, type ServiceAccountUid } from "./login.ts";
 import type { ResolvedAuth } from "./resolved-auth.ts";
+import type { ParentToken } from "./token-life.ts";
+
+/** A token this process stopped using, kept until it ends (and an hour after, to answer for it). */
+interface EndedRecord {
+  endsAtMs: number;
+  /** The client that held it, while its token lives: to revoke what hangs on it. */
+  client?: VaultClient;
+}
+const ENDED_KEPT_MS = 3_600_000;
 
 export function clientCacheKey(
   method: string,
@@ -48,6 +61,9 @@ export class VaultClientFactory {
   private readonly log?: CacheLog;
   private readonly serviceAccountUid: ServiceAccountUid;
   private readonly caCertPath?: CaCertPathPolicy;
+  private readonly ended = new Map<string, EndedRecord>();
+  private readonly endedListeners: ((t: EndedToken) => void)[] = [];
+  private closing = false;
 
   constructor(
     kube: KubeClient,
@@ -72,14 +88,63 @@ export class VaultClientFactory {
     this.cache = new LRUCache<string, VaultClient>({
       max: Math.max(1, opts.size),
       dispose: (client, _key, reason) => {
-        client.close();
         if (reason === "evict") this.metrics?.evicted();
+        this.retire(client);
       },
     });
   }
 
   get size(): number {
     return this.cache.size;
+  }
+
+  /** Called whenever a token ends for this process (revoked, replaced, retired). */
+  onTokenEnded(listener: (t: EndedToken) => void): void {
+    this.endedListeners.push(listener);
+  }
+
+  private tokenEnded(t: EndedToken, client?: VaultClient): void {
+    const now = Date.now();
+    for (const [id, r] of this.ended) if (r.endsAtMs + ENDED_KEPT_MS < now) this.ended.delete(id);
+    this.ended.set(t.id, { endsAtMs: t.endsAtMs, client: t.endsAtMs > now ? client : undefined });
+    for (const l of this.endedListeners) l(t);
+  }
+
+  /**
+   * A client leaves the cache: it is no longer renewed. Its token runs out
+   * on its own if credentials hang on it (they move to a new token before
+   * then); otherwise it is revoked now. At shutdown nothing is revoked: the
+   * next process takes the tokens over or replaces what hangs on them.
+   */
+  private retire(client: VaultClient): void {
+    client.close();
+    if (this.closing) return;
+    if (!client.holdsCredentials) {
+      void client.revokeSelf();
+      return;
+    }
+    this.tokenEnded({ id: client.id, endsAtMs: client.expiresAt() ?? Date.now(), why: "replaced" }, client);
+  }
+
+  /** What this process knows of the token a credential was obtained with (see ParentToken). */
+  parentToken(parentId: string | undefined, current: VaultClient): ParentToken {
+    if (parentId === current.id) return { state: "current", endsAtMs: current.endsAtMs };
+    const r = parentId ? this.ended.get(parentId) : undefined;
+    if (r) return { state: "retired", endsAtMs: r.endsAtMs };
+    return { state: "unknown" };
+  }
+
+  /**
+   * A client that can still revoke what a resource holds when its VaultAuth
+   * or VaultConnection is gone already (a namespace deleted whole): the one
+   * cached under the key the resource recorded, or the retired one that held
+   * its token.
+   */
+  clientForRevocation(cacheKey: string | undefined, tokenId: string | undefined): VaultClient | undefined {
+    const current = cacheKey ? this.cache.peek(cacheKey) : undefined;
+    if (current) return current;
+    const r = tokenId ? this.ended.get(tokenId) : undefined;
+    return r?.client && r.endsAtMs > Date.now() ? r.client : undefined;
   }
 
   private async http(conn: VaultConnection): Promise<VaultHttp> {
@@ -211,6 +276,7 @@ export class VaultClientFactory {
       const session = restored ?? (await login());
       const client = new VaultClient(http, key, resolved.spec.namespace, session, login);
       client.onOperation = (op, ok, s) => this.metrics?.operation(op, connName, ok, s);
+      client.onTokenEnded = (t) => this.tokenEnded(t, t.why === "revoked" ? undefined : client);
       client.tags = {
         authUid: resolved.auth.metadata.uid,
         authGeneration: resolved.auth.metadata.generation,
@@ -262,7 +328,9 @@ export class VaultClientFactory {
   }
 
   close(): void {
+    this.closing = true;
     this.cache.clear();
     this.https.clear();
+    this.ended.clear();
   }
 }

@@ -17,6 +17,8 @@ import {
   waitForSecret,
 } from "../support/operator.ts";
 
+type SecretLike = { metadata: { uid?: string }; type?: string; data?: Record<string, string> };
+
 async function vss(env: TestEnv, ns: string, name: string, spec: Record<string, unknown>) {
   return await env.kube.create(VSO.VaultStaticSecret, ns, {
     apiVersion: "secrets.hashicorp.com/v1beta1",
@@ -182,6 +184,69 @@ test("overwrite: an existing unowned Secret is refused, then taken over with ove
   const s = await waitForSecret(env, ns, "preexisting", (x) => decoded(x).k === "vault");
   assert.equal(s.metadata.labels?.["app.kubernetes.io/managed-by"], "hashicorp-vso");
   assert.equal((s.metadata.ownerReferences as { kind: string }[])[0].kind, "VaultStaticSecret");
+});
+
+test("overwrite never deletes: a ServiceAccount token or a Helm release Secret it cannot update is refused, intact", async (t) => {
+  const { env, ns } = await setup(t);
+  await kvPut(env, `${ns}/nd`, { k: "vault" });
+  await env.kube.create(CORE.serviceaccounts, ns, { metadata: { name: "robot" } }).catch(() => {});
+  await env.kube.create(CORE.secrets, ns, {
+    metadata: { name: "robot-token", annotations: { "kubernetes.io/service-account.name": "robot" } },
+    type: "kubernetes.io/service-account-token",
+  });
+  await env.kube.create(CORE.secrets, ns, {
+    metadata: { name: "sh.helm.release.v1.app.v1", labels: { owner: "helm" } },
+    type: "helm.sh/release.v1",
+    immutable: true,
+    stringData: { release: "history" },
+  });
+  const before = {
+    // With a node the token controller fills it; the type alone is what matters here.
+    token: (await env.kube.get(CORE.secrets, ns, "robot-token")) as unknown as SecretLike,
+    helm: (await env.kube.get(CORE.secrets, ns, "sh.helm.release.v1.app.v1")) as unknown as SecretLike,
+  };
+  await vss(env, ns, "tok", {
+    path: `${ns}/nd`,
+    destination: { name: "robot-token", create: true, overwrite: true },
+  });
+  await vss(env, ns, "helm", {
+    path: `${ns}/nd`,
+    destination: { name: "sh.helm.release.v1.app.v1", create: true, overwrite: true },
+  });
+  const tok = await waitForCondition(
+    env,
+    "VaultStaticSecret",
+    ns,
+    "tok",
+    "SecretSynced",
+    "False",
+    /never deleted/,
+  );
+  assert.match(tok.message, /^spec\.destination: .*is of type kubernetes\.io\/service-account-token/);
+  const helm = await waitForCondition(
+    env,
+    "VaultStaticSecret",
+    ns,
+    "helm",
+    "SecretSynced",
+    "False",
+    /never deleted/,
+  );
+  assert.match(helm.message, /is immutable/);
+  for (const [name, was] of [
+    ["robot-token", before.token],
+    ["sh.helm.release.v1.app.v1", before.helm],
+  ] as const) {
+    const now = (await env.kube.get(CORE.secrets, ns, name)) as unknown as SecretLike;
+    assert.equal(now.metadata.uid, was.metadata.uid, `${name} is the same object`);
+    assert.equal(now.type, was.type);
+  }
+  const release = (await env.kube.get(
+    CORE.secrets,
+    ns,
+    "sh.helm.release.v1.app.v1",
+  )) as unknown as SecretLike;
+  assert.deepEqual(release.data, before.helm.data, "the release history is intact");
 });
 
 test("a destination type change recreates the Secret", async (t) => {

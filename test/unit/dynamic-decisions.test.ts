@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  type DynamicDecision,
   type DynamicFacts,
   decideDynamic,
   leaseJitter,
@@ -18,6 +19,7 @@ import {
   staticCredsWrite,
   staticSyncReason,
 } from "../../src/operator/dynamic-decisions.ts";
+import { tokenEndMarginMs, unknownParentReplaceAtMs } from "../../src/vault/token-life.ts";
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);
 
@@ -36,6 +38,8 @@ function facts(over: Partial<DynamicFacts> = {}): DynamicFacts {
     renewalPercent: 67,
     refreshAfterMs: 0,
     interrupted: false,
+    parent: { state: "current" },
+    tokenTtlMs: 3_600_000,
     ...over,
   };
 }
@@ -151,4 +155,92 @@ test("staticCredsNextLookMs: just after the rotation, never later than the poll,
   for (const [name, meta, poll, jitter, want] of cases) {
     assert.equal(staticCredsNextLookMs(meta, poll, jitter), want, name);
   }
+});
+
+// The parent token's life drives the lease (issue 18): a lease is replaced before the token it
+// hangs on ends, never after, and kept while that token is ours and renewable.
+test("decideDynamic: the parent token's state, as a table", () => {
+  const HOUR = 3_600_000;
+  const due = renewalDueAt(
+    NOW - 60_000,
+    600,
+    67,
+    leaseJitter("database/creds/r/abc", Math.floor((NOW - 60_000) / 1000)),
+  );
+  const cases: [string, Partial<DynamicFacts>, DynamicDecision][] = [
+    [
+      "our renewable token: keep the lease",
+      { parent: { state: "current" } },
+      { action: "wait", reason: "LeaseValid", untilMs: due },
+    ],
+    [
+      "our token ends (max TTL) after the renewal: renewal first",
+      { parent: { state: "current", endsAtMs: due + 2 * HOUR } },
+      { action: "wait", reason: "LeaseValid", untilMs: due },
+    ],
+    [
+      "our token ends before the renewal: wake up a margin before its end",
+      { parent: { state: "current", endsAtMs: NOW + 120_000 } },
+      { action: "wait", reason: "LeaseValid", untilMs: NOW + 120_000 - 60_000 },
+    ],
+    [
+      "our token's end is within the margin: replace now",
+      { parent: { state: "current", endsAtMs: NOW + 30_000 } },
+      { action: "issue", reason: "VaultTokenRotated" },
+    ],
+    [
+      "a retired token still alive: replace a margin before its end",
+      { parent: { state: "retired", endsAtMs: NOW + 5 * 60_000 } },
+      { action: "wait", reason: "LeaseValid", untilMs: NOW + 5 * 60_000 - 60_000 },
+    ],
+    [
+      "a retired token at its margin: replace now",
+      { parent: { state: "retired", endsAtMs: NOW + 59_000 } },
+      { action: "issue", reason: "VaultTokenRotated" },
+    ],
+    [
+      "a revoked token: the lease is gone, replace now",
+      { parent: { state: "retired", endsAtMs: NOW - 1 } },
+      { action: "issue", reason: "VaultTokenRevoked" },
+    ],
+    [
+      "another process's token, not yet checked: renew to see the lease alive",
+      { parent: { state: "unknown" }, unknownReplaceAtMs: NOW + 5 * 60_000, unknownChecked: false },
+      { action: "renew", reason: "ParentTokenUnknown" },
+    ],
+    [
+      "another process's token, checked: wait for the spread replacement time",
+      { parent: { state: "unknown" }, unknownReplaceAtMs: NOW + 5 * 60_000, unknownChecked: true },
+      { action: "wait", reason: "LeaseValid", untilMs: Math.min(due, NOW + 5 * 60_000) },
+    ],
+    [
+      "another process's token at the replacement time: replace",
+      { parent: { state: "unknown" }, unknownReplaceAtMs: NOW, unknownChecked: true },
+      { action: "issue", reason: "VaultTokenRotated" },
+    ],
+    [
+      "another process's token and a lease that cannot be renewed: replace",
+      {
+        parent: { state: "unknown" },
+        unknownReplaceAtMs: NOW + 60_000,
+        lease: { id: "pki/x", duration: 600, renewable: false },
+      },
+      { action: "issue", reason: "VaultTokenRotated" },
+    ],
+    [
+      "spec changes still come first",
+      { parent: { state: "retired", endsAtMs: NOW - 1 }, generation: 4 },
+      { action: "issue", reason: "ResourceUpdated" },
+    ],
+  ];
+  for (const [name, over, want] of cases) assert.deepEqual(decideDynamic(facts(over)), want, name);
+});
+
+test("unknown parents: replacements spread over the first 80 % of a third of the token TTL", () => {
+  assert.equal(unknownParentReplaceAtMs(NOW, 60_000, 0), NOW);
+  assert.equal(unknownParentReplaceAtMs(NOW, 60_000, 0.5), NOW + 8_000);
+  assert.ok(unknownParentReplaceAtMs(NOW, 3_600_000, 0.999) < NOW + 3_600_000 / 3);
+  assert.equal(tokenEndMarginMs(60_000), 12_000);
+  assert.equal(tokenEndMarginMs(3_600_000), 60_000, "capped at a minute");
+  assert.equal(tokenEndMarginMs(5_000), 2_000, "at least two seconds");
 });

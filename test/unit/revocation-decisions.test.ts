@@ -35,8 +35,12 @@ test("a credential's life in the ledger: issued, delivered, replaced, due after 
   assert.equal(nextRevocationAt([]), undefined);
 });
 
-test("recordReplaced: a lease that expires within the grace period is left to expire", () => {
-  assert.deepEqual(recordReplaced([], "L", T, 30, T + 20), []);
+test("recordReplaced: a lease that expires within the grace period stays recorded until just before its end", () => {
+  assert.deepEqual(recordReplaced([], "L", T, 30, T + 20), [
+    { id: "L", reason: "Replaced", revokeAfter: T + 18 },
+  ]);
+  assert.deepEqual(recordReplaced([], "L", T, 30, T + 1), [{ id: "L", reason: "Replaced", revokeAfter: T }]);
+  assert.deepEqual(recordReplaced([], "L", T, 30, T), [], "already expired: Vault revoked it");
   assert.deepEqual(recordReplaced([], "L", T, 30, undefined), [
     { id: "L", reason: "Replaced", revokeAfter: T + 30 },
   ]);

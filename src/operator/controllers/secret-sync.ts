@@ -481,7 +481,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     const creds = this.kind.credentials;
     const due = dueRevocations(run.status.pendingRevocations, Math.floor(this.now() / 1000), all);
     if (!creds || due.length === 0) return true;
-    const { client, vaultNs } = await run.client();
+    const { client, vaultNs } = await this.revocationClient(run);
     const out = await revokeAndReport(
       run.obj,
       this.ctx.recorder(this.kind.kind),
@@ -495,6 +495,29 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     run.status.pendingRevocations = out.remaining;
     await this.commit(run);
     return out.ok;
+  }
+
+  /**
+   * The client to revoke with: the resource's own, or, when its VaultAuth,
+   * VaultConnection or service account is gone already (a namespace deleted
+   * whole deletes them in any order), the client that obtained what it holds,
+   * which this process keeps while that token lives (issue 18).
+   */
+  private async revocationClient(
+    run: SyncRun<O, S>,
+  ): Promise<{ client: VaultClient; vaultNs: string | undefined }> {
+    try {
+      return await run.client();
+    } catch (err) {
+      const meta = (run.status as { vaultClientMeta?: { cacheKey?: string; id?: string } }).vaultClientMeta;
+      const kept = this.ctx.clients.clientForRevocation(meta?.cacheKey, meta?.id);
+      if (!kept) throw err;
+      run.log.info(
+        { err: errorMessage(err) },
+        "references gone; revoking with the client that obtained the credentials",
+      );
+      return { client: kept, vaultNs: run.obj.spec.namespace || kept.vaultNamespace };
+    }
   }
 
   private async build(run: SyncRun<O, S>, f: Fetched): Promise<Record<string, Buffer>> {

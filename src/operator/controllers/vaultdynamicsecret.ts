@@ -26,13 +26,16 @@ import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { parseDuration } from "../../util/duration.ts";
 import type { VaultClient } from "../../vault/client.ts";
 import { VaultApiError } from "../../vault/http.ts";
+import { tokenEndMarginMs, unknownParentReplaceAtMs } from "../../vault/token-life.ts";
 import { jitteredRefresh } from "../backoff.ts";
 import type { OperatorContext } from "../context.ts";
 import { interruptedIssue, recordReplaced } from "../credential-ledger.ts";
 import type { SecretObject } from "../destination.ts";
 import {
+  type DynamicFacts,
   decideDynamic,
   leaseJitter,
+  parentTokenDecision,
   renewalDueAt,
   type SyncReason,
   staticCredsMismatch,
@@ -45,7 +48,7 @@ import { IssueHoldError } from "../issue-hold.ts";
 import { VSO } from "../resources.ts";
 import { classify, type ErrorClass, syncConditions } from "./common.ts";
 import { type Fetched, type SecretKind, SecretSync, type SyncRun } from "./secret-sync.ts";
-import { type Setup, setupSecretKind } from "./setup.ts";
+import { keyOf, type Setup, setupSecretKind } from "./setup.ts";
 
 const KIND = "VaultDynamicSecret";
 const CONTROLLER = "vaultdynamicsecret";
@@ -123,6 +126,11 @@ export class VaultDynamicSecretReconciler {
   private readonly renewedAtMs = new Map<string, number>();
   /** Leases held, per resource: what vso_leases_held counts. */
   private readonly held = new Set<string>();
+  /** Leases under a token of another process: since when this one knows, and whether it saw them alive. */
+  private readonly unknownParents = new Map<
+    string,
+    { parentId: string; sinceMs: number; checked: boolean }
+  >();
 
   constructor(ctx: OperatorContext, now: () => number = Date.now) {
     this.ctx = ctx;
@@ -166,6 +174,7 @@ export class VaultDynamicSecretReconciler {
 
   private forget(k: string): void {
     this.renewedAtMs.delete(k);
+    this.unknownParents.delete(k);
     this.held.delete(k);
     this.ctx.metrics.leasesHeld.set(this.held.size);
     const [namespace, name] = k.split("/");
@@ -197,7 +206,15 @@ export class VaultDynamicSecretReconciler {
     // Decide.
     const now = this.now();
     const renewedAt = this.renewedAtMs.get(run.key) ?? status.lastRenewalTime * 1000;
-    const decision = decideDynamic({
+    const parentId = status.vaultClientMeta?.id;
+    const parent = this.ctx.clients.parentToken(parentId, client);
+    let unknown = this.unknownParents.get(run.key);
+    if (parent.state !== "unknown") this.unknownParents.delete(run.key);
+    else if (unknown?.parentId !== parentId) {
+      unknown = { parentId: parentId ?? "", sinceMs: now, checked: false };
+      this.unknownParents.set(run.key, unknown);
+    }
+    const facts: DynamicFacts = {
       nowMs: now,
       generation: run.generation,
       lastGeneration: status.lastGeneration,
@@ -211,7 +228,21 @@ export class VaultDynamicSecretReconciler {
       renewalPercent: spec.renewalPercent ?? 67,
       refreshAfterMs: spec.refreshAfter ? parseDuration(spec.refreshAfter) : 0,
       interrupted,
-    });
+      parent,
+      tokenTtlMs: client.tokenTtlMs,
+      unknownReplaceAtMs: unknown
+        ? unknownParentReplaceAtMs(
+            unknown.sinceMs,
+            client.tokenTtlMs,
+            leaseJitter(status.secretLease.id ?? "", status.lastRenewalTime),
+          )
+        : undefined,
+      unknownChecked: unknown?.checked,
+    };
+    const decision = decideDynamic(facts);
+    const byParent = parentTokenDecision(facts);
+    const parentUntil = "untilMs" in byParent ? byParent.untilMs : undefined;
+    run.log.debug({ decision, parent: parent.state }, "decided");
     // Act.
     if (decision.action === "wait") {
       if (status.secretLease.id) this.trackLease(run.key, renewedAt, status.secretLease.duration ?? 0);
@@ -219,7 +250,16 @@ export class VaultDynamicSecretReconciler {
     }
     if (decision.action === "renew") {
       const renewed = await this.renew(run);
-      if (renewed.ok) return await this.renewed(run, renewed.ttl);
+      if (renewed.ok) {
+        if (unknown) {
+          unknown.checked = true;
+          run.log.info(
+            { lease: status.secretLease.id },
+            "lease held under another process's token: alive, will be replaced before that token ends",
+          );
+        }
+        return await this.renewed(run, renewed.ttl, parentUntil);
+      }
       status.conditions = setCondition(status.conditions, {
         type: ConditionType.LeaseRenewal,
         status: "False",
@@ -265,7 +305,7 @@ export class VaultDynamicSecretReconciler {
     }
   }
 
-  private async renewed(run: Run, ttl: number): Promise<ReconcileResult | undefined> {
+  private async renewed(run: Run, ttl: number, parentUntilMs?: number): Promise<ReconcileResult | undefined> {
     const { status } = run;
     const now = this.now();
     const lease = status.secretLease;
@@ -293,7 +333,27 @@ export class VaultDynamicSecretReconciler {
       run.obj.spec.renewalPercent ?? 67,
       leaseJitter(lease.id ?? "", status.lastRenewalTime),
     );
-    return this.engine.succeeded(run, this.schedule(run, due));
+    return this.engine.succeeded(run, this.schedule(run, Math.min(due, parentUntilMs ?? due)));
+  }
+
+  /**
+   * The auth role's token ends (max TTL) before the lease it just obtained: no
+   * credential can outlive its token, so this one will be replaced ahead of the
+   * token's end, sooner than its own TTL says. The user hears it once per lease.
+   */
+  private warnIfTokenEndsFirst(run: Run, client: VaultClient, nowMs: number, leaseTtlS: number): void {
+    const end = client.endsAtMs;
+    if (end === undefined || nowMs + leaseTtlS * 1000 <= end) return;
+    const margin = tokenEndMarginMs(client.tokenTtlMs);
+    const msg =
+      `the Vault token this lease hangs on ends in ${Math.round((end - nowMs) / 1000)}s (its max TTL), before ` +
+      `the lease's ${leaseTtlS}s: the credentials will be replaced ${Math.round(margin / 1000)}s before the token ends; ` +
+      "raise the auth role's token_max_ttl above the lease TTL to avoid early rotations";
+    this.ctx.recorder(KIND).warning(run.obj, EventReason.SecretLeaseRenewal, msg);
+    run.log.warn(
+      { tokenEndsInS: Math.round((end - nowMs) / 1000), leaseTtlS },
+      "token ends before the lease",
+    );
   }
 
   /** New dynamic credentials: the new lease is current, the one it replaces waits out its grace period. */
@@ -308,6 +368,8 @@ export class VaultDynamicSecretReconciler {
       (run.status.secretLease.duration ?? 0);
     let now = 0;
     let response: LeaseResponse = {};
+    /** When the new lease must move again because its token ends first, if that is certain. */
+    let tokenDeadline: number | undefined;
     return this.engine.deliver(run, {
       write: reason,
       existing,
@@ -331,6 +393,13 @@ export class VaultDynamicSecretReconciler {
           );
         }
         this.renewedAtMs.set(run.key, now);
+        this.unknownParents.delete(run.key);
+        if (lease.id) {
+          client.holdsCredentials = true;
+          const end = client.endsAtMs;
+          tokenDeadline = end === undefined ? undefined : end - tokenEndMarginMs(client.tokenTtlMs);
+          this.warnIfTokenEndsFirst(run, client, now, lease.duration);
+        }
         status.lastRenewalTime = nowS;
         status.lastGeneration = run.generation;
         status.lastRuntimePodUID = RUNTIME_UID;
@@ -364,6 +433,7 @@ export class VaultDynamicSecretReconciler {
         } else if (spec.refreshAfter) {
           until = now + jitteredRefresh(parseDuration(spec.refreshAfter));
         }
+        if (tokenDeadline !== undefined) until = Math.min(until ?? tokenDeadline, tokenDeadline);
         return this.schedule(run, until);
       },
     });
@@ -460,7 +530,15 @@ export class VaultDynamicSecretReconciler {
 /** The VaultDynamicSecret controller and its watches. */
 export const setupVaultDynamicSecret: Setup = (mgr) => {
   const rec = new VaultDynamicSecretReconciler(mgr.ctx);
-  setupSecretKind(mgr, CONTROLLER, mgr.ctx.informers.dynamicSecrets, rec.engine, {
+  const informer = mgr.ctx.informers.dynamicSecrets;
+  const c = setupSecretKind(mgr, CONTROLLER, informer, rec.engine, {
     workers: mgr.ctx.cfg.maxConcurrentReconcilesVds,
+  });
+  // A token that ends (revoked, replaced, retired) reaches every resource whose lease hangs on it,
+  // as VSO's client callbacks do; the decision then says whether the credentials must move.
+  mgr.ctx.clients.onTokenEnded((ended) => {
+    for (const o of informer.list() as VDSObject[]) {
+      if (o.status?.vaultClientMeta?.id === ended.id && o.status.secretLease?.id) c.enqueue(keyOf(o), "high");
+    }
   });
 };
