@@ -36,7 +36,7 @@ class FakeVault {
   }
 
   async start(): Promise<string> {
-    this.server = createServer((req: IncomingMessage, res) => {
+    const server = createServer((req: IncomingMessage, res) => {
       const token = String(req.headers["x-vault-token"] ?? "");
       const path = (req.url ?? "").replace(/^\/v1\//, "");
       const send = (status: number, body: unknown) => {
@@ -57,8 +57,9 @@ class FakeVault {
         send(200, { data: { data: { via: token } } });
       });
     });
-    await new Promise<void>((r) => this.server?.listen(0, "127.0.0.1", r));
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    this.server = server;
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 }
 
