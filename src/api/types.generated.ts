@@ -698,6 +698,8 @@ export interface VaultPKISecretStatus {
   valid: boolean;
   /** Last error. */
   error: string;
+  /** The Vault client used for the last sync. */
+  vaultClientMeta?: VaultClientMeta;
   /** Credentials this resource obtained that are not current and still to be revoked. */
   pendingRevocations?: PendingRevocation[];
   /** Conditions, at most one per type. */

@@ -105,6 +105,11 @@ export class VaultClientFactory {
 
   private tokenEnded(t: EndedToken, client?: VaultClient): void {
     const now = Date.now();
+    if (t.why === "ending") {
+      // Still the client's token: only its dependents need to hear when it ends.
+      for (const l of this.endedListeners) l(t);
+      return;
+    }
     for (const [id, r] of this.ended) if (r.endsAtMs + ENDED_KEPT_MS < now) this.ended.delete(id);
     this.ended.set(t.id, { endsAtMs: t.endsAtMs, client: t.endsAtMs > now ? client : undefined });
     for (const l of this.endedListeners) l(t);

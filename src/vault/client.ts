@@ -28,9 +28,12 @@ export interface EndedToken {
   id: string;
   /** When it ends (already, when it was revoked or expired). */
   endsAtMs: number;
-  why: "revoked" | "replaced";
+  /** revoked: gone now; replaced: no longer renewed by us; ending: still ours, but its end is now certain (max TTL). */
+  why: "revoked" | "replaced" | "ending";
 }
 
+/** How often a token that leases hang on is checked for a revocation out of band. */
+export const TOKEN_HEARTBEAT_MS = 5_000;
 /** The first probe login for a 403 on a live token, doubling up to the cap. */
 const PROBE_INITIAL_MS = 10_000;
 const PROBE_MAX_MS = 300_000;
@@ -71,7 +74,8 @@ export class VaultClient {
   private nextProbeMs = 0;
   private probeIntervalMs = PROBE_INITIAL_MS;
   /** A lease or certificate was obtained with this client: its tokens must outlive them. */
-  holdsCredentials = false;
+  private holding = false;
+  private heartbeatTimer?: NodeJS.Timeout;
   readonly stats = { logins: 1, renewals: 0, reloginsOn403: 0, probeLogins: 0 };
   /** What the client was built from, so it can be purged when those change. */
   tags: {
@@ -105,6 +109,32 @@ export class VaultClient {
     this.obtainedAt = Date.now();
     this.noteFinalEnd();
     this.scheduleRenewal();
+  }
+
+  get holdsCredentials(): boolean {
+    return this.holding;
+  }
+
+  /**
+   * A lease was obtained with this client. From now on its token is checked
+   * every few seconds (lookup-self, which every policy allows): a token
+   * revoked out of band takes its leases with it at once, and nothing else
+   * would notice before the next renewal, minutes or hours later.
+   */
+  markHoldsCredentials(): void {
+    if (this.holding) return;
+    this.holding = true;
+    const beat = async () => {
+      if (this.closed) return;
+      const token = this.session.token;
+      try {
+        if (!(await this.tokenAlive(token))) await this.replaceDead(token);
+      } catch {
+        // Vault unreachable: the next beat tries again; renewals have their own handling.
+      }
+      if (!this.closed) this.heartbeatTimer = setClampedTimeout(() => void beat(), TOKEN_HEARTBEAT_MS);
+    };
+    this.heartbeatTimer = setClampedTimeout(() => void beat(), TOKEN_HEARTBEAT_MS);
   }
 
   /** blake2b-256 hex of the token accessor, as VSO reports in status.vaultClientMeta.id. */
@@ -172,9 +202,12 @@ export class VaultClient {
         const asked = this.session.ttlS ?? this.session.leaseDurationS;
         this.session = { ...this.session, leaseDurationS: auth.lease_duration, renewable: auth.renewable };
         // Granted less than asked: the token reached its max TTL and ends then, whatever we do.
+        const knewEnd = this.finalEndMs !== undefined;
         if (auth.lease_duration < asked) this.finalEndMs = this.expiresAt();
         this.noteFinalEnd();
         this.scheduleRenewal();
+        if (!knewEnd && this.finalEndMs !== undefined)
+          this.onTokenEnded?.({ id: this.id, endsAtMs: this.finalEndMs, why: "ending" });
       }
     } catch (err) {
       this.stale = true;
@@ -255,7 +288,7 @@ export class VaultClient {
     this.nextProbeMs = 0;
     await this.onNewSession?.(this.session);
     this.onTokenEnded?.(ended);
-    if (!this.holdsCredentials) {
+    if (!this.holding) {
       await this.http
         .call("PUT", "auth/token/revoke-self", { token: old, namespace: this.vaultNamespace })
         .catch(() => {});
@@ -317,5 +350,6 @@ export class VaultClient {
   close(): void {
     this.closed = true;
     clearTimeout(this.renewTimer);
+    clearTimeout(this.heartbeatTimer);
   }
 }

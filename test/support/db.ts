@@ -9,7 +9,13 @@ import { CORE } from "../../src/kube/client.ts";
 import type { TestEnv } from "./env.ts";
 import { defaultConnectionAndAuth } from "./operator.ts";
 
-export async function dbSetup(env: TestEnv, ns: string, ttl: string, maxTtl: string) {
+/** The Kubernetes auth role's token TTLs (default 1h, no max of its own). */
+export interface TokenTtls {
+  tokenTtl?: string;
+  tokenMaxTtl?: string;
+}
+
+export async function dbSetup(env: TestEnv, ns: string, ttl: string, maxTtl: string, tokens: TokenTtls = {}) {
   const conn = `pg-${ns}`;
   const role = `dyn-${ns}`;
   const t = { token: env.rootToken };
@@ -46,12 +52,13 @@ export async function dbSetup(env: TestEnv, ns: string, ttl: string, maxTtl: str
       bound_service_account_names: ["app"],
       bound_service_account_namespaces: [ns],
       policies: [policy],
-      ttl: "1h",
+      ttl: tokens.tokenTtl ?? "1h",
+      ...(tokens.tokenMaxTtl ? { max_ttl: tokens.tokenMaxTtl } : {}),
     },
   });
   await env.kube.create(CORE.serviceaccounts, ns, { metadata: { name: "app" } });
   await defaultConnectionAndAuth(env, ns, policy);
-  return { conn, role };
+  return { conn, role, policy };
 }
 
 export function vds(name: string, spec: Record<string, unknown>) {

@@ -132,7 +132,7 @@ test("a probe that cures the 403 (the role changed) makes the fresh token curren
 
 test("a client that holds credentials keeps its old token alive after a cured probe", async (t) => {
   const { vault, client } = await setup(t);
-  client.holdsCredentials = true;
+  client.markHoldsCredentials();
   vault.grants = new Set(["secret/data/ok", "secret/data/new"]);
   await client.request("GET", "secret/data/new");
   assert.deepEqual(vault.revoked, [], "leases hang on it: it runs out on its own, after they moved");

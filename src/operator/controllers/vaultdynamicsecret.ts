@@ -126,6 +126,8 @@ export class VaultDynamicSecretReconciler {
   private readonly renewedAtMs = new Map<string, number>();
   /** Leases held, per resource: what vso_leases_held counts. */
   private readonly held = new Set<string>();
+  /** The lease and token last warned about (a token that ends before its lease), per resource. */
+  private readonly warned = new Map<string, string>();
   /** Leases under a token of another process: since when this one knows, and whether it saw them alive. */
   private readonly unknownParents = new Map<
     string,
@@ -175,6 +177,7 @@ export class VaultDynamicSecretReconciler {
   private forget(k: string): void {
     this.renewedAtMs.delete(k);
     this.unknownParents.delete(k);
+    this.warned.delete(k);
     this.held.delete(k);
     this.ctx.metrics.leasesHeld.set(this.held.size);
     const [namespace, name] = k.split("/");
@@ -244,6 +247,8 @@ export class VaultDynamicSecretReconciler {
     const parentUntil = "untilMs" in byParent ? byParent.untilMs : undefined;
     run.log.debug({ decision, parent: parent.state }, "decided");
     // Act.
+    if (parent.state === "current" && status.secretLease.id)
+      this.warnIfTokenEndsFirst(run, client, renewedAt + (status.secretLease.duration ?? 0) * 1000);
     if (decision.action === "wait") {
       if (status.secretLease.id) this.trackLease(run.key, renewedAt, status.secretLease.duration ?? 0);
       return this.engine.succeeded(run, this.schedule(run, decision.untilMs));
@@ -337,23 +342,24 @@ export class VaultDynamicSecretReconciler {
   }
 
   /**
-   * The auth role's token ends (max TTL) before the lease it just obtained: no
-   * credential can outlive its token, so this one will be replaced ahead of the
-   * token's end, sooner than its own TTL says. The user hears it once per lease.
+   * The auth role's token ends (max TTL) before the lease hanging on it: no
+   * credential can outlive its token, so this one is replaced ahead of the
+   * token's end, sooner than its own TTL says. Said once per lease and token.
    */
-  private warnIfTokenEndsFirst(run: Run, client: VaultClient, nowMs: number, leaseTtlS: number): void {
+  private warnIfTokenEndsFirst(run: Run, client: VaultClient, leaseEndsAtMs: number): void {
     const end = client.endsAtMs;
-    if (end === undefined || nowMs + leaseTtlS * 1000 <= end) return;
+    const lease = run.status.secretLease.id ?? "";
+    if (end === undefined || leaseEndsAtMs <= end || this.warned.get(run.key) === `${lease}@${client.id}`)
+      return;
+    this.warned.set(run.key, `${lease}@${client.id}`);
+    const nowMs = this.now();
     const margin = tokenEndMarginMs(client.tokenTtlMs);
     const msg =
       `the Vault token this lease hangs on ends in ${Math.round((end - nowMs) / 1000)}s (its max TTL), before ` +
-      `the lease's ${leaseTtlS}s: the credentials will be replaced ${Math.round(margin / 1000)}s before the token ends; ` +
-      "raise the auth role's token_max_ttl above the lease TTL to avoid early rotations";
+      `the lease's ${run.status.secretLease.duration ?? 0}s: the credentials will be replaced ${Math.round(margin / 1000)}s ` +
+      "before the token ends; raise the auth role's token_max_ttl above the lease TTL to avoid early rotations";
     this.ctx.recorder(KIND).warning(run.obj, EventReason.SecretLeaseRenewal, msg);
-    run.log.warn(
-      { tokenEndsInS: Math.round((end - nowMs) / 1000), leaseTtlS },
-      "token ends before the lease",
-    );
+    run.log.warn({ tokenEndsInS: Math.round((end - nowMs) / 1000) }, "token ends before the lease");
   }
 
   /** New dynamic credentials: the new lease is current, the one it replaces waits out its grace period. */
@@ -395,10 +401,10 @@ export class VaultDynamicSecretReconciler {
         this.renewedAtMs.set(run.key, now);
         this.unknownParents.delete(run.key);
         if (lease.id) {
-          client.holdsCredentials = true;
+          client.markHoldsCredentials();
           const end = client.endsAtMs;
           tokenDeadline = end === undefined ? undefined : end - tokenEndMarginMs(client.tokenTtlMs);
-          this.warnIfTokenEndsFirst(run, client, now, lease.duration);
+          this.warnIfTokenEndsFirst(run, client, now + lease.duration * 1000);
         }
         status.lastRenewalTime = nowS;
         status.lastGeneration = run.generation;

@@ -230,6 +230,9 @@ export class VaultPKISecretReconciler {
       },
       record: async (status, { data, client }) => {
         const serial = issued.serial_number ?? "";
+        status.vaultClientMeta = { cacheKey: client.cacheKey, id: client.id };
+        // Its token stays known after the client is let go, to revoke the certificate with.
+        if (spec.revoke) client.markHoldsCredentials();
         const expiration = expirationOf(issued);
         // With revoke the previous certificate is revoked right away, or recorded for the next look if Vault did not answer.
         const previousSerial = status.serialNumber;

@@ -213,6 +213,9 @@ export const VaultPKISecret = defineKind({
       secretMAC,
       valid: req(bool("Whether the last sync succeeded.")),
       error: req(str("Last error.")),
+      // Ours (VSO's PKI status has none): the client that issued the certificate, so that a deletion
+      // whose VaultAuth is gone already can still revoke it with that client's token.
+      vaultClientMeta: VaultClientMeta,
       pendingRevocations,
       conditions,
     },
