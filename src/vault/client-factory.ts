@@ -26,6 +26,8 @@ interface EndedRecord {
   endsAtMs: number;
   /** The client that held it, while its token lives: to revoke what hangs on it. */
   client?: VaultClient;
+  /** The client still holds that very token (a retired client), so it can revoke the token itself. */
+  ownToken?: boolean;
 }
 const ENDED_KEPT_MS = 3_600_000;
 
@@ -103,7 +105,7 @@ export class VaultClientFactory {
     this.endedListeners.push(listener);
   }
 
-  private tokenEnded(t: EndedToken, client?: VaultClient): void {
+  private tokenEnded(t: EndedToken, client?: VaultClient, ownToken = false): void {
     const now = Date.now();
     if (t.why === "ending") {
       // Still the client's token: only its dependents need to hear when it ends.
@@ -111,7 +113,12 @@ export class VaultClientFactory {
       return;
     }
     for (const [id, r] of this.ended) if (r.endsAtMs + ENDED_KEPT_MS < now) this.ended.delete(id);
-    this.ended.set(t.id, { endsAtMs: t.endsAtMs, client: t.endsAtMs > now ? client : undefined });
+    const live = t.endsAtMs > now;
+    this.ended.set(t.id, {
+      endsAtMs: t.endsAtMs,
+      client: live ? client : undefined,
+      ownToken: live && ownToken,
+    });
     for (const l of this.endedListeners) l(t);
   }
 
@@ -128,7 +135,23 @@ export class VaultClientFactory {
       void client.revokeSelf();
       return;
     }
-    this.tokenEnded({ id: client.id, endsAtMs: client.expiresAt() ?? Date.now(), why: "replaced" }, client);
+    this.tokenEnded(
+      { id: client.id, endsAtMs: client.expiresAt() ?? Date.now(), why: "replaced" },
+      client,
+      true,
+    );
+  }
+
+  /**
+   * Nothing depends on a retired token any more (the last credential under it
+   * was revoked or replaced): it is revoked now instead of running out.
+   */
+  async releaseRetired(tokenId: string): Promise<void> {
+    const r = this.ended.get(tokenId);
+    if (!r?.client || !r.ownToken) return;
+    const client = r.client;
+    this.ended.set(tokenId, { endsAtMs: Date.now() });
+    await client.revokeSelf();
   }
 
   /** What this process knows of the token a credential was obtained with (see ParentToken). */

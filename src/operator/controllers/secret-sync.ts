@@ -619,7 +619,22 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     if (after) return after;
     await removeFinalizer(ctx.kube, kind.resource, run.obj, kind.finalizer);
     this.forget(run.key);
+    this.releaseTokenIfUnused(run);
     return undefined;
+  }
+
+  /** The resource is gone: a retired token that nothing else obtained credentials with is revoked. */
+  private releaseTokenIfUnused(run: SyncRun<O, S>): void {
+    const id = (run.status as { vaultClientMeta?: { id?: string } }).vaultClientMeta?.id;
+    if (!id) return;
+    const { informers } = this.ctx;
+    const others = [...informers.dynamicSecrets.list(), ...informers.pkiSecrets.list()] as KubeObject[];
+    const used = others.some(
+      (o) =>
+        o.metadata.uid !== run.owner.uid &&
+        (o.status as { vaultClientMeta?: { id?: string } } | undefined)?.vaultClientMeta?.id === id,
+    );
+    if (!used) void this.ctx.clients.releaseRetired(id);
   }
 
   /**
