@@ -628,12 +628,9 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     const id = (run.status as { vaultClientMeta?: { id?: string } }).vaultClientMeta?.id;
     if (!id) return;
     const { informers } = this.ctx;
-    const others = [...informers.dynamicSecrets.list(), ...informers.pkiSecrets.list()] as KubeObject[];
-    const used = others.some(
-      (o) =>
-        o.metadata.uid !== run.owner.uid &&
-        (o.status as { vaultClientMeta?: { id?: string } } | undefined)?.vaultClientMeta?.id === id,
-    );
+    type WithMeta = KubeObject & { status?: { vaultClientMeta?: { id?: string } } };
+    const others = [...informers.dynamicSecrets.list(), ...informers.pkiSecrets.list()] as WithMeta[];
+    const used = others.some((o) => o.metadata.uid !== run.owner.uid && o.status?.vaultClientMeta?.id === id);
     if (!used) void this.ctx.clients.releaseRetired(id);
   }
 
