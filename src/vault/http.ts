@@ -38,6 +38,43 @@ export class VaultApiError extends Error {
   }
 }
 
+/**
+ * The largest Vault response body read (Vault's own request limit is 32 MiB;
+ * a KV secret or a certificate chain is far smaller). A VaultConnection's
+ * address is chosen by a namespace tenant: an endless body must not fill the
+ * operator's memory (issue 22).
+ */
+export const VAULT_RESPONSE_MAX_BYTES = 16 * 1024 * 1024;
+
+export class VaultResponseTooLargeError extends Error {
+  constructor(address: string, max: number) {
+    super(
+      `the response from ${address} exceeds ${max / 1024 / 1024} MiB and was cut off (is this address a Vault server?)`,
+    );
+    this.name = "VaultResponseTooLargeError";
+  }
+}
+
+/** Reads a body as UTF-8 text, giving up (and closing it) past `max` bytes. */
+async function readCapped(
+  body: AsyncIterable<Buffer> & { destroy(err?: Error): unknown },
+  max: number,
+  address: string,
+): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    size += chunk.length;
+    if (size > max) {
+      const err = new VaultResponseTooLargeError(address, max);
+      body.destroy(err);
+      throw err;
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks, size).toString("utf8");
+}
+
 export interface VaultHttpConfig {
   address: string;
   dispatcher?: Dispatcher;
@@ -86,7 +123,7 @@ export class VaultHttp {
       bodyTimeout: timeout,
       signal: AbortSignal.timeout(timeout),
     });
-    const text = await res.body.text();
+    const text = await readCapped(res.body, VAULT_RESPONSE_MAX_BYTES, this.address);
     let json: unknown;
     if (text.length > 0) {
       try {
