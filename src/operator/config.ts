@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { parseDuration } from "../util/duration.ts";
 import { DEFAULT_VAULT_CA_CERT_DIR, validateCaCertDir } from "../vault/ca-cert-path.ts";
+import { parseAllowedAddress } from "../vault/tenant-guards.ts";
 import { type LoggingOptions, parseLoggingFlags } from "./logging.ts";
 
 export interface BackoffOptions {
@@ -47,6 +48,10 @@ export interface OperatorConfig {
   watchNamespaces: string[];
   /** Ours: the only directory VaultConnection spec.caCertPath may read from (operator namespace only). */
   vaultCaCertDir: string;
+  /** Ours: the cluster admin's guard rails for tenant namespaces (src/vault/tenant-guards.ts). */
+  tenantVaultAddresses: string[];
+  tenantTokenAudiences: string[];
+  tenantTokenMaxExpirationSeconds: number;
   leaderElection: { id: string; leaseDurationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
   uninstall: boolean;
   version: boolean;
@@ -86,6 +91,9 @@ const FLAG_SPEC = {
   "pre-delete-hook-timeout-seconds": { type: "string" },
   "watch-namespaces": { type: "string" },
   "vault-ca-cert-dir": { type: "string" },
+  "tenant-vault-addresses": { type: "string" },
+  "tenant-token-audiences": { type: "string" },
+  "tenant-token-max-expiration-seconds": { type: "string" },
   "leader-election-id": { type: "string" },
   "leader-election-lease-duration": { type: "string" },
   "leader-election-renew-deadline": { type: "string" },
@@ -111,6 +119,9 @@ const ENV_OVERRIDES: Record<string, keyof typeof FLAG_SPEC> = {
   VSO_KUBE_CLIENT_BURST: "kube-client-burst",
   VSO_OUTPUT_FORMAT: "output",
   VSO_VAULT_CA_CERT_DIR: "vault-ca-cert-dir",
+  VSO_TENANT_VAULT_ADDRESSES: "tenant-vault-addresses",
+  VSO_TENANT_TOKEN_AUDIENCES: "tenant-token-audiences",
+  VSO_TENANT_TOKEN_MAX_EXPIRATION_SECONDS: "tenant-token-max-expiration-seconds",
 };
 
 /** Rewrites Go-style `-flag[=v]` into `--flag[=v]`; boolean flags given as `--flag` become `--flag=true`. */
@@ -162,6 +173,16 @@ function operatorNamespaceDefault(env: NodeJS.ProcessEnv): string {
   } catch {
     return env.OPERATOR_NAMESPACE || "default";
   }
+}
+
+/** --tenant-token-max-expiration-seconds: 0 (no cap) or at least 600, the API server's minimum. */
+function tenantTokenMax(v: string | undefined): number {
+  const n = parseInt_(v, 0, "tenant-token-max-expiration-seconds", 0);
+  if (n !== 0 && n < 600)
+    throw new Error(
+      `invalid value "${v}" for --tenant-token-max-expiration-seconds: want 0 (no cap) or at least 600`,
+    );
+  return n;
 }
 
 /**
@@ -266,6 +287,12 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
     output,
     watchNamespaces: list("watch-namespaces"),
     vaultCaCertDir: validateCaCertDir(s("vault-ca-cert-dir") || DEFAULT_VAULT_CA_CERT_DIR),
+    tenantVaultAddresses: list("tenant-vault-addresses").map((a) => {
+      parseAllowedAddress(a);
+      return a;
+    }),
+    tenantTokenAudiences: list("tenant-token-audiences"),
+    tenantTokenMaxExpirationSeconds: tenantTokenMax(s("tenant-token-max-expiration-seconds")),
     leaderElection: {
       id: s("leader-election-id") ?? "b0d477c0.hashicorp.com",
       leaseDurationMs: parseDur(

@@ -167,6 +167,12 @@ export async function startManager(
     persistence: clientCache.persistence,
     log,
     caCertPath: { operatorNamespace: cfg.operatorNamespace, dir: cfg.vaultCaCertDir },
+    guards: {
+      operatorNamespace: cfg.operatorNamespace,
+      vaultAddresses: cfg.tenantVaultAddresses,
+      tokenAudiences: cfg.tenantTokenAudiences,
+      tokenMaxExpirationSeconds: cfg.tenantTokenMaxExpirationSeconds,
+    },
   });
   setTemplateRenderer(renderGoTemplates);
   const ctx: OperatorContext = {

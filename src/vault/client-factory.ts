@@ -19,6 +19,7 @@ import { buildVaultHttp } from "./connection.ts";
 import type { VaultHttp } from "./http.ts";
 import { cachedServiceAccountUid, credentialProvider, type ServiceAccountUid } from "./login.ts";
 import type { ResolvedAuth } from "./resolved-auth.ts";
+import { NO_GUARDS, type TenantGuards } from "./tenant-guards.ts";
 import type { ParentToken } from "./token-life.ts";
 
 /** A token this process stopped using, kept until it ends (and an hour after, to answer for it). */
@@ -63,6 +64,7 @@ export class VaultClientFactory {
   private readonly log?: CacheLog;
   private readonly serviceAccountUid: ServiceAccountUid;
   private readonly caCertPath?: CaCertPathPolicy;
+  private readonly guards: TenantGuards;
   private readonly ended = new Map<string, EndedRecord>();
   private readonly endedListeners: ((t: EndedToken) => void)[] = [];
   private closing = false;
@@ -78,6 +80,8 @@ export class VaultClientFactory {
       log?: CacheLog;
       /** Where VaultConnection spec.caCertPath may read from; absent: never. */
       caCertPath?: CaCertPathPolicy;
+      /** The cluster admin's guard rails for tenant namespaces. */
+      guards?: TenantGuards;
     },
   ) {
     this.kube = kube;
@@ -87,6 +91,7 @@ export class VaultClientFactory {
     this.persistence = opts.persistence;
     this.log = opts.log;
     this.caCertPath = opts.caCertPath;
+    this.guards = opts.guards ?? NO_GUARDS;
     this.cache = new LRUCache<string, VaultClient>({
       max: Math.max(1, opts.size),
       dispose: (client, _key, reason) => {
@@ -179,7 +184,7 @@ export class VaultClientFactory {
     const key = `${conn.metadata.uid}-${conn.metadata.generation}`;
     let h = this.https.get(key);
     if (!h) {
-      h = await buildVaultHttp(this.kube, conn, this.userAgent, this.caCertPath);
+      h = await buildVaultHttp(this.kube, conn, this.userAgent, this.caCertPath, this.guards);
       // Drop HTTP layers of older generations of the same connection.
       for (const k of this.https.keys()) if (k.startsWith(`${conn.metadata.uid}-`)) this.https.delete(k);
       this.https.set(key, h);
@@ -230,7 +235,15 @@ export class VaultClientFactory {
     consumerNamespace: string,
     opts: { persist?: boolean; keySuffix?: string; restoreOnly: boolean },
   ): Promise<VaultClient | undefined> {
-    const provider = await credentialProvider(this.kube, resolved, consumerNamespace, this.serviceAccountUid);
+    // The connection's address is checked before any token is requested for it.
+    const http = await this.http(connection);
+    const provider = await credentialProvider(
+      this.kube,
+      resolved,
+      consumerNamespace,
+      this.serviceAccountUid,
+      this.guards,
+    );
     const baseKey = clientCacheKey(
       resolved.spec.method,
       resolved.auth.metadata.uid ?? "",
@@ -266,7 +279,6 @@ export class VaultClientFactory {
     };
     const authPath = loginPath(resolved.spec.mount);
     const p = (async (): Promise<VaultClient | undefined> => {
-      const http = await this.http(connection);
       const connName = `${connection.metadata.namespace}/${connection.metadata.name}`;
       const login = async (): Promise<LoginResult> => {
         const t0 = performance.now();

@@ -6,6 +6,7 @@ import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
 import { parseDuration } from "../util/duration.ts";
 import { type CaCertPathPolicy, CaCertPathRefused, readCaCertPath } from "./ca-cert-path.ts";
 import { VaultHttp } from "./http.ts";
+import { NO_GUARDS, type TenantGuards, vaultAddressRefusal } from "./tenant-guards.ts";
 
 export class ConnectionConfigError extends Error {
   readonly field: string;
@@ -53,9 +54,12 @@ export async function buildVaultHttp(
   conn: VaultConnection,
   userAgent: string,
   caCertPathPolicy?: CaCertPathPolicy,
+  guards: TenantGuards = NO_GUARDS,
 ): Promise<VaultHttp> {
   validateConnectionSpec(conn);
   const spec = conn.spec;
+  const refused = vaultAddressRefusal(spec.address, conn.metadata.namespace ?? "", guards);
+  if (refused) throw new ConnectionConfigError("spec.address", refused);
   let ca: string | undefined;
   if (spec.caCertSecretRef) {
     const s = await kube.getOrNull<KubeObject & { data?: Record<string, string> }>(

@@ -5,6 +5,7 @@
 import { LRUCache } from "lru-cache";
 import { CORE, type KubeClient, type KubeObject } from "../kube/client.ts";
 import type { ResolvedAuth } from "./resolved-auth.ts";
+import { NO_GUARDS, type TenantGuards, tenantTokenRequest } from "./tenant-guards.ts";
 
 /** Why spec.appRole.secretIDPath is refused (the CRD's CEL rule says the same at apply time). */
 export const SECRET_ID_PATH_REMOVED =
@@ -37,9 +38,11 @@ async function serviceAccountToken(
   sa: string,
   audiences: string[] | undefined,
   expirationSeconds: number | undefined,
+  guards: TenantGuards,
 ): Promise<string> {
-  const spec: Record<string, unknown> = { expirationSeconds: Math.max(600, expirationSeconds ?? 600) };
-  if (audiences && audiences.length > 0) spec.audiences = audiences;
+  const req = tenantTokenRequest(namespace, audiences, expirationSeconds, guards);
+  const spec: Record<string, unknown> = { expirationSeconds: req.expirationSeconds };
+  if (req.audiences) spec.audiences = req.audiences;
   const res = (await kube.raw("POST", kube.path(CORE.serviceaccounts, namespace, sa, "token"), {
     apiVersion: "authentication.k8s.io/v1",
     kind: "TokenRequest",
@@ -99,6 +102,7 @@ export async function credentialProvider(
   resolved: ResolvedAuth,
   consumerNamespace: string,
   serviceAccountUid: ServiceAccountUid = liveServiceAccountUid(kube),
+  guards: TenantGuards = NO_GUARDS,
 ): Promise<CredentialProvider> {
   const { spec } = resolved;
   switch (spec.method) {
@@ -126,6 +130,7 @@ export async function credentialProvider(
             k.serviceAccount!,
             k.audiences,
             k.tokenExpirationSeconds,
+            guards,
           ),
         }),
       };
@@ -156,6 +161,7 @@ export async function credentialProvider(
               j.serviceAccount!,
               j.audiences,
               j.tokenExpirationSeconds,
+              guards,
             ),
           }),
         };

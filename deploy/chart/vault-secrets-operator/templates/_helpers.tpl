@@ -106,6 +106,14 @@ control-plane: controller-manager
 {{- if and .timeEncoding (not (include "vso.inExtraArgs" (list $ "zap-time-encoding"))) }}{{ $args = append $args (printf "--zap-time-encoding=%s" .timeEncoding) }}{{ end -}}
 {{- if and .stacktraceLevel (not (include "vso.inExtraArgs" (list $ "zap-stacktrace-level"))) }}{{ $args = append $args (printf "--zap-stacktrace-level=%s" .stacktraceLevel) }}{{ end -}}
 {{- end -}}
+{{- with $m.tenantGuards -}}
+{{- with .vaultAddresses }}{{ $args = append $args (printf "--tenant-vault-addresses=%s" (join "," .)) }}{{ end -}}
+{{- with .tokenAudiences }}{{ $args = append $args (printf "--tenant-token-audiences=%s" (join "," .)) }}{{ end -}}
+{{- with .tokenMaxExpirationSeconds }}{{ $args = append $args (printf "--tenant-token-max-expiration-seconds=%d" (int64 .)) }}{{ end -}}
+{{- end -}}
+{{- if $.Values.telemetry.serviceMonitor.tlsSecret -}}
+{{- $args = append $args "--metrics-cert-dir=/metrics-certs" -}}
+{{- end -}}
 {{- range $m.extraArgs -}}
 {{- $args = append $args . -}}
 {{- end -}}
