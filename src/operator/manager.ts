@@ -11,6 +11,8 @@ import type { VaultAuth, VaultAuthGlobal, VaultConnection } from "../api/index.t
 import { OwnerLabel, OwnerLabelValue } from "../api/index.ts";
 import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
 import { Controller } from "../runtime/controller.ts";
+import { causeChain } from "../runtime/errors.ts";
+import type { RetryInfo } from "../runtime/informer.ts";
 import { LeaderElector } from "../runtime/leader.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
@@ -110,8 +112,16 @@ export async function startManager(
   const metrics = new OperatorMetrics(cfg);
   const namespaces =
     cfg.watchNamespaces.length > 0 ? [...new Set([...cfg.watchNamespaces, cfg.operatorNamespace])] : [];
-  const onError = (kind: string) => (err: unknown) =>
-    log.warn({ kind, err: err instanceof Error ? err.message : String(err) }, "watch error; reconnecting");
+  // One line per backoff step of a failing list or watch (the informer paces them), with the error
+  // itself (its stack from --zap-stacktrace-level) and its causes.
+  const onError = (kind: string) => (err: unknown, retry?: RetryInfo) => {
+    if (retry) {
+      log.warn(
+        { kind, err, cause: causeChain(err), retryInMs: retry.retryInMs, failures: retry.failures },
+        "list or watch failed; retrying",
+      );
+    } else log.error({ kind, err, cause: causeChain(err) }, "event handler failed");
+  };
   const informers: Informers = {
     connections: new MultiInformer<VaultConnection>(kube, VSO.VaultConnection, namespaces, {
       onError: onError("VaultConnection"),
