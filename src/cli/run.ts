@@ -2,7 +2,7 @@
 import { KubeClient } from "../kube/client.ts";
 import { type OperatorConfig, parseOperatorConfig } from "../operator/config.ts";
 import { createLogger } from "../operator/logging.ts";
-import { startManager } from "../operator/manager.ts";
+import { SHUTDOWN_DRAIN_MS, SHUTDOWN_RELEASE_MS, startManager } from "../operator/manager.ts";
 import { VERSION } from "../operator/metrics.ts";
 import { uninstall } from "../operator/uninstall.ts";
 
@@ -27,22 +27,47 @@ export async function runCommand(argv: string[]): Promise<number> {
     process.once("SIGTERM", () => resolve("SIGTERM"));
     process.once("SIGINT", () => resolve("SIGINT"));
   });
-  const first = await Promise.race([
-    startManager(cfg, { log }).then((mgr) => ({ mgr })),
-    signalled.then((signal) => ({ signal })),
-  ]);
+  const started = startManager(cfg, {
+    log,
+    // controller-runtime's manager exits when leadership is lost: the Pod restarts clean and
+    // waits as a standby, instead of going on with state from its time as the leader.
+    onLeadershipLost: () => exitNow(1, "leader election lost: exiting so that the Pod restarts as a standby"),
+  }).then(
+    (mgr) => ({ mgr }),
+    (err: unknown) => ({ err }),
+  );
+  const first = await Promise.race([started, signalled.then((signal) => ({ signal }))]);
   if ("signal" in first) {
-    // Not leading yet: no controller runs and nothing is held but a pending Lease request.
-    log.info({ signal: first.signal }, "shutting down before leadership");
+    // Not started yet: no controller runs and nothing is held but a pending Lease request.
+    log.info({ signal: first.signal }, "shutting down before the start finished");
     process.exit(0);
+  }
+  if ("err" in first) {
+    // One line that says what to fix; the process must not linger without serving.
+    exitNow(1, `cannot start: ${first.err instanceof Error ? first.err.message : String(first.err)}`);
   }
   const { mgr } = first;
   const signal = await signalled;
   log.info({ signal }, "shutting down");
+  // However stop() goes (a server that never answers the Lease release, a socket that never
+  // closes), the process ends within the drain cap plus the release's own bound.
+  setTimeout(
+    () => exitNow(1, `shutdown did not finish within ${SHUTDOWN_LIMIT_MS / 1000} s: exiting without it`),
+    SHUTDOWN_LIMIT_MS,
+  ).unref();
   await mgr.stop();
   // Exit now rather than when the event loop drains: a reconcile abandoned by stop() after its
   // deadline, or an idle keep-alive socket, must not hold the Pod until SIGKILL.
   process.exit(0);
+}
+
+/** The longest a shutdown may take: the drain cap, the Lease release, and a second for the rest. */
+const SHUTDOWN_LIMIT_MS = SHUTDOWN_DRAIN_MS + SHUTDOWN_RELEASE_MS + 1_000;
+
+/** Ends the process at once with `code`, saying why in one line on standard error. */
+function exitNow(code: number, why: string): never {
+  process.stderr.write(`vso run: ${why}\n`);
+  process.exit(code);
 }
 
 /**

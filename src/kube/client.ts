@@ -258,6 +258,7 @@ export class KubeClient {
     contentType = "application/json",
     extraHeaders: Record<string, string> = {},
     timeoutMs = 30_000,
+    signal?: AbortSignal,
   ): Promise<unknown> {
     const headers: Record<string, string> = {
       accept: "application/json",
@@ -271,7 +272,14 @@ export class KubeClient {
     }
     return await this.send(
       this.server + path,
-      { method: method as "GET", headers, body: payload, headersTimeout: timeoutMs, bodyTimeout: timeoutMs },
+      {
+        method: method as "GET",
+        headers,
+        body: payload,
+        signal,
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
+      },
       async (res) => {
         const text = await res.body.text();
         const json = text ? safeJson(text) : undefined;

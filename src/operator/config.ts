@@ -4,6 +4,7 @@
 // not, so single-dash long flags are rewritten first.
 import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
+import { validateLeaderElection } from "../runtime/leader.ts";
 import { parseDuration } from "../util/duration.ts";
 import { DEFAULT_VAULT_CA_CERT_DIR, validateCaCertDir } from "../vault/ca-cert-path.ts";
 import { parseAllowedAddress } from "../vault/tenant-guards.ts";
@@ -242,7 +243,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
   if (output !== "" && output !== "json" && output !== "yaml")
     throw new Error(`invalid value "${output}" for --output: want yaml or json`);
   const qps = parseNum(s("kube-client-qps"), 0, "kube-client-qps");
-  return {
+  const cfg: OperatorConfig = {
     kubeconfig: s("kubeconfig"),
     operatorNamespace: s("operator-namespace") ?? operatorNamespaceDefault(env),
     metricsBindAddress: s("metrics-bind-address") ?? ":8080",
@@ -310,4 +311,7 @@ export function parseOperatorConfig(argv: string[], env: NodeJS.ProcessEnv = pro
     uninstall: parseBool(s("uninstall"), false, "uninstall"),
     version: Boolean(v.version),
   };
+  // Durations leader election cannot work with fail here, at the start, as client-go refuses them.
+  if (cfg.leaderElect && !cfg.version && !cfg.uninstall) validateLeaderElection(cfg.leaderElection);
+  return cfg;
 }

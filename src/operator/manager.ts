@@ -9,9 +9,12 @@ import { hostname } from "node:os";
 import type { Logger } from "pino";
 import type { VaultAuth, VaultAuthGlobal, VaultConnection } from "../api/index.ts";
 import { OwnerLabel, OwnerLabelValue } from "../api/index.ts";
-import { CORE, KubeClient, type KubeObject } from "../kube/client.ts";
+import { CORE, KubeApiError, KubeClient, type KubeObject } from "../kube/client.ts";
 import { Controller } from "../runtime/controller.ts";
+import { causeChain } from "../runtime/errors.ts";
+import type { RetryInfo } from "../runtime/informer.ts";
 import { LeaderElector } from "../runtime/leader.ts";
+import { kubeLeaseApi } from "../runtime/lease-api.ts";
 import { MultiInformer } from "../runtime/multi-informer.ts";
 import { VaultClientFactory } from "../vault/client-factory.ts";
 import { BackoffRegistry } from "./backoff.ts";
@@ -45,6 +48,16 @@ import { renderGoTemplates } from "./templates.ts";
  */
 export const SHUTDOWN_DRAIN_MS = 20_000;
 
+/** How long the Lease release may take after the drain (two API requests). */
+export const SHUTDOWN_RELEASE_MS = 3_000;
+
+/**
+ * How long the caches may take to fill before the start fails (controller-runtime's
+ * CacheSyncTimeout): a kind whose list keeps failing (its CRD missing, RBAC refusing
+ * it) would otherwise leave a process that never reconciles and never says so.
+ */
+export const CACHE_SYNC_TIMEOUT_MS = 120_000;
+
 /** Every controller of the operator, each set up by its own module. */
 const SETUPS: Setup[] = [
   setupVaultConnection,
@@ -62,26 +75,82 @@ export interface ManagerHandle {
   metricsUrl?: string;
 }
 
-/** Listens on "host:port" (":port" for all addresses; "0" or "" for not at all). */
-function listen(
+/**
+ * Listens on "host:port" (":port" for all addresses; "0" or "" for not at all).
+ * A failure (the port taken, an address not ours) names the flag that set it.
+ */
+async function listen(
   addr: string,
+  flag: string,
   server: () => Promise<Server | HttpsServer>,
   log: Logger,
 ): Promise<Server | HttpsServer | undefined> {
-  if (!addr || addr === "0") return Promise.resolve(undefined);
+  if (!addr || addr === "0") return undefined;
   const i = addr.lastIndexOf(":");
   const host = addr.slice(0, i) || "0.0.0.0";
   const port = Number(addr.slice(i + 1));
-  return server().then(
-    (srv) =>
-      new Promise((resolve, reject) => {
-        srv.on("error", reject);
-        srv.listen(port, host, () => {
-          log.info({ addr: `${host}:${(srv.address() as { port: number }).port}` }, "listening");
-          resolve(srv);
-        });
-      }),
-  );
+  const srv = await server();
+  try {
+    await new Promise<void>((resolve, reject) => {
+      srv.once("error", reject);
+      srv.listen(port, host, () => {
+        srv.off("error", reject);
+        resolve();
+      });
+    });
+  } catch (err) {
+    srv.close();
+    throw new StartError(`cannot listen on ${host}:${port} (--${flag}): ${errorMessage(err)}`, err);
+  }
+  log.info({ addr: `${host}:${(srv.address() as { port: number }).port}` }, "listening");
+  return srv;
+}
+
+/** Why the operator could not start, in one line that names what to fix. */
+export class StartError extends Error {
+  constructor(message: string, cause?: unknown) {
+    super(message, { cause });
+    this.name = "StartError";
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** The first request to the API server: one that fails says the server cannot be used, and which one. */
+async function firstContact<T>(kube: KubeClient, what: Promise<T>): Promise<T> {
+  try {
+    return await what;
+  } catch (err) {
+    const detail = [errorMessage(err), causeChain(err)].filter(Boolean).join(": ");
+    throw new StartError(
+      err instanceof KubeApiError
+        ? `the Kubernetes API server at ${kube.server} refused the operator: ${detail}`
+        : `cannot reach the Kubernetes API server at ${kube.server}: ${detail}`,
+      err,
+    );
+  }
+}
+
+/** Resolves once every informer has synced; rejects with the kinds still listing after `ms`. */
+async function syncWithin(informers: MultiInformer<KubeObject>[], ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const pending = informers.filter((inf) => !inf.hasSynced()).map((inf) => inf.resource.kind);
+      reject(
+        new StartError(
+          `caches did not sync within ${ms / 1000} s (${pending.join(", ")}): see the "list or watch failed" lines`,
+        ),
+      );
+    }, ms);
+  });
+  try {
+    await Promise.race([Promise.all(informers.map((inf) => inf.waitForSync())), expired]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** Flags VSO has that mean nothing here: accepted so VSO's manifests work, and said so once. */
@@ -98,6 +167,9 @@ function logInertFlags(cfg: OperatorConfig, log: Logger): void {
     );
 }
 
+/** What a started piece needs to be stopped, newest first, whether the start finished or failed. */
+type Undo = () => Promise<void> | void;
+
 export async function startManager(
   cfg: OperatorConfig,
   opts: { log?: Logger; kube?: KubeClient; onLeadershipLost?: () => void } = {},
@@ -106,12 +178,80 @@ export async function startManager(
   const kube =
     opts.kube ??
     (await KubeClient.load(cfg.kubeconfig, { qps: cfg.kubeClientQps, burst: cfg.kubeClientBurst }));
+  // Everything started so far, undone in reverse if a later step fails: a start that fails
+  // leaves no watch, server or socket behind, so the process ends with its error.
+  const undo: Undo[] = [];
+  if (!opts.kube) undo.push(() => kube.close());
+  try {
+    return await start(cfg, opts, log, kube, undo);
+  } catch (err) {
+    for (const u of undo.reverse()) await Promise.resolve(u()).catch(() => {});
+    throw err;
+  }
+}
+
+async function start(
+  cfg: OperatorConfig,
+  opts: { kube?: KubeClient; onLeadershipLost?: () => void },
+  log: Logger,
+  kube: KubeClient,
+  undo: Undo[],
+): Promise<ManagerHandle> {
   logInertFlags(cfg, log);
   const metrics = new OperatorMetrics(cfg);
+  // The ports first (controller-runtime binds them before its caches): a port taken fails the
+  // start at once, before any request or watch.
+  const serveMetrics: RequestListener = (req, res) => {
+    if ((req.url ?? "").split("?")[0] === "/metrics") {
+      void metrics.registry.metrics().then((body) => {
+        res.writeHead(200, { "content-type": metrics.registry.contentType });
+        res.end(body);
+      });
+    } else {
+      res.writeHead(404).end();
+    }
+  };
+  const metricsServer = await listen(
+    cfg.metricsBindAddress,
+    "metrics-bind-address",
+    async () =>
+      cfg.metricsSecure
+        ? await createSecureMetricsServer({
+            gate: new MetricsGate(kubeAuthority(kube)),
+            handler: serveMetrics,
+            certDir: cfg.metricsCertDir,
+            hostnames: [hostname(), "localhost"],
+          })
+        : createServer(serveMetrics),
+    log,
+  );
+  if (metricsServer) undo.push(() => void metricsServer.close());
+  // Health answers from here on, before leadership: a standby replica is alive and ready too.
+  const healthServer = await listen(
+    cfg.healthProbeBindAddress,
+    "health-probe-bind-address",
+    async () =>
+      createServer((req, res) => {
+        if (req.url === "/healthz" || req.url === "/readyz") res.writeHead(200).end("ok");
+        else res.writeHead(404).end();
+      }),
+    log,
+  );
+  if (healthServer) undo.push(() => void healthServer.close());
+  const hmacKey = await firstContact(kube, ensureHmacKey(kube, cfg.operatorNamespace));
+
   const namespaces =
     cfg.watchNamespaces.length > 0 ? [...new Set([...cfg.watchNamespaces, cfg.operatorNamespace])] : [];
-  const onError = (kind: string) => (err: unknown) =>
-    log.warn({ kind, err: err instanceof Error ? err.message : String(err) }, "watch error; reconnecting");
+  // One line per backoff step of a failing list or watch (the informer paces them), with the error
+  // itself (its stack from --zap-stacktrace-level) and its causes.
+  const onError = (kind: string) => (err: unknown, retry?: RetryInfo) => {
+    if (retry) {
+      log.warn(
+        { kind, err, cause: causeChain(err), retryInMs: retry.retryInMs, failures: retry.failures },
+        "list or watch failed; retrying",
+      );
+    } else log.error({ kind, err, cause: causeChain(err) }, "event handler failed");
+  };
   const informers: Informers = {
     connections: new MultiInformer<VaultConnection>(kube, VSO.VaultConnection, namespaces, {
       onError: onError("VaultConnection"),
@@ -144,7 +284,6 @@ export async function startManager(
       onError: onError("SecretTransformation"),
     }),
   };
-  const hmacKey = await ensureHmacKey(kube, cfg.operatorNamespace);
   const lookup = {
     vaultAuth: (ns: string, n: string) => informers.auths.get(ns, n),
     vaultAuthGlobal: (ns: string, n: string) => informers.authGlobals.get(ns, n),
@@ -174,6 +313,7 @@ export async function startManager(
       tokenMaxExpirationSeconds: cfg.tenantTokenMaxExpirationSeconds,
     },
   });
+  undo.push(() => clients.close());
   setTemplateRenderer(renderGoTemplates);
   const ctx: OperatorContext = {
     cfg,
@@ -217,48 +357,16 @@ export async function startManager(
     ...Object.values(informers.unserved),
   ];
   for (const inf of allInformers) inf.start();
-  await Promise.all(allInformers.map((inf) => inf.waitForSync()));
-  // Health and metrics answer before leadership: a standby replica is alive and ready too.
-  const serveMetrics: RequestListener = (req, res) => {
-    if ((req.url ?? "").split("?")[0] === "/metrics") {
-      void metrics.registry.metrics().then((body) => {
-        res.writeHead(200, { "content-type": metrics.registry.contentType });
-        res.end(body);
-      });
-    } else {
-      res.writeHead(404).end();
-    }
-  };
-  const metricsServer = await listen(
-    cfg.metricsBindAddress,
-    async () =>
-      cfg.metricsSecure
-        ? await createSecureMetricsServer({
-            gate: new MetricsGate(kubeAuthority(kube)),
-            handler: serveMetrics,
-            certDir: cfg.metricsCertDir,
-            hostnames: [hostname(), "localhost"],
-          })
-        : createServer(serveMetrics),
-    log,
-  );
-  const healthServer = await listen(
-    cfg.healthProbeBindAddress,
-    async () =>
-      createServer((req, res) => {
-        if (req.url === "/healthz" || req.url === "/readyz") res.writeHead(200).end("ok");
-        else res.writeHead(404).end();
-      }),
-    log,
-  );
+  undo.push(() => Promise.all(allInformers.map((inf) => inf.stop())).then(() => {}));
+  await syncWithin(allInformers, CACHE_SYNC_TIMEOUT_MS);
   // With leader election, caches are warm before leadership and controllers start only once leading.
   let elector: LeaderElector | undefined;
   if (cfg.leaderElect) {
+    const lease = { namespace: cfg.operatorNamespace, name: cfg.leaderElection.id };
     elector = new LeaderElector(
-      kube,
+      kubeLeaseApi(kube, lease.namespace, lease.name),
       {
-        namespace: cfg.operatorNamespace,
-        name: cfg.leaderElection.id,
+        ...lease,
         identity: process.env.OPERATOR_POD_NAME || `${hostname()}_${randomUUID()}`,
         leaseDurationMs: cfg.leaderElection.leaseDurationMs,
         renewDeadlineMs: cfg.leaderElection.renewDeadlineMs,
@@ -266,9 +374,16 @@ export async function startManager(
       },
       log,
     );
-    log.info({ lease: `${cfg.operatorNamespace}/${cfg.leaderElection.id}` }, "waiting for leadership");
+    const leader = elector;
+    undo.push(() => leader.release(AbortSignal.timeout(SHUTDOWN_RELEASE_MS)));
+    log.info({ lease: `${lease.namespace}/${lease.name}` }, "waiting for leadership");
     await elector.acquire();
-    void elector.holdLeadership(opts.onLeadershipLost ?? (() => process.exit(1)));
+    // Losing the Lease stops every controller at once (no reconcile is started after it); the
+    // caller is expected to exit non-zero, as controller-runtime's manager does.
+    void elector.holdLeadership(() => {
+      for (const c of controllers) void c.stop();
+      (opts.onLeadershipLost ?? (() => process.exit(1)))();
+    });
   }
   await clientCache.start();
   for (const c of controllers) c.start();
@@ -300,7 +415,7 @@ export async function startManager(
           "in-flight reconciles did not finish in time: releasing the leader Lease and exiting without them",
         );
       }
-      await elector?.release();
+      await elector?.release(AbortSignal.timeout(SHUTDOWN_RELEASE_MS));
       await Promise.all(allInformers.map((inf) => inf.stop()));
       clients.close();
       metricsServer?.close();

@@ -4,6 +4,7 @@
 // whether workloads restart, and when to read Vault again. Reading a KV
 // secret issues nothing, so the only question is whether to write.
 import type { VaultStaticSecret } from "../api/index.ts";
+import { clampRequeue } from "../runtime/requeue.ts";
 import { parseDuration } from "../util/duration.ts";
 import { jitteredRefresh } from "./backoff.ts";
 import { macEqual } from "./hmac.ts";
@@ -65,14 +66,16 @@ export function staticRefreshMs(
 
 /**
  * Milliseconds until the next read, at 80-90 % of the refresh period (VSO's
- * jitter; `random` in [0, 1) is injected), or undefined for none.
+ * jitter; `random` in [0, 1) is injected) and never sooner than the requeue
+ * floor (a refreshAfter of "0.001s" is accepted, as VSO accepts it, and read
+ * once a second), or undefined for none.
  */
 export function staticNextLookMs(
   spec: Pick<VaultStaticSecret["spec"], "refreshAfter" | "hmacSecretData">,
   random: number,
 ): number | undefined {
   const ms = staticRefreshMs(spec);
-  return ms > 0 ? jitteredRefresh(ms, random) : undefined;
+  return ms > 0 ? clampRequeue(jitteredRefresh(ms, random)) : undefined;
 }
 
 /** The KV API path and query for a read: KV v2 reads <mount>/data/<path>, optionally a pinned version. */

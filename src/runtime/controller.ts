@@ -12,11 +12,14 @@
 //   (or of what it references), which enqueues it again. A reconciler that
 //   must notice a change it cannot watch may still ask for a recheck with
 //   requeueAfterMs.
+// A requeueAfterMs is never honoured sooner than the requeue floor (1 s,
+// requeue.ts), whichever kind or computation asked for it.
 // Outcomes are reported with controller-runtime's result labels.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
 import { type BackoffPolicy, ExponentialBackoff } from "./backoff.ts";
 import { ConfigurationError, TransientError } from "./errors.ts";
+import { clampRequeue } from "./requeue.ts";
 import {
   type Priority,
   type QueueObserver,
@@ -26,7 +29,7 @@ import {
 } from "./workqueue.ts";
 
 export interface ReconcileResult {
-  /** Look at this object again after this many milliseconds (a periodic refresh, or a recheck). */
+  /** Look at this object again after this many milliseconds (a periodic refresh, or a recheck); at least MIN_REQUEUE_MS. */
   requeueAfterMs?: number;
   /** Retry with the queue's rate limiter without counting as an error (e.g. waiting on a dependency). */
   requeue?: boolean;
@@ -153,7 +156,9 @@ export class Controller {
 
   /** Schedules what comes after one reconcile of `key` and names its outcome. */
   private settle(key: string, res: ReconcileResult, log: Logger): ReconcileOutcome {
-    const recheck = res.requeueAfterMs !== undefined && res.requeueAfterMs > 0 ? res.requeueAfterMs : 0;
+    // Every kind's computed requeue passes the one floor here (requeue.ts), whatever computed it.
+    const recheck =
+      res.requeueAfterMs !== undefined && res.requeueAfterMs > 0 ? clampRequeue(res.requeueAfterMs) : 0;
     if (res.failure === "transient") {
       this.queue.forget(key);
       const delay = this.backoff.next(key);

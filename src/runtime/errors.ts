@@ -22,3 +22,20 @@ export class TransientError extends Error {
     this.name = "TransientError";
   }
 }
+
+/**
+ * The messages of an error's causes, outermost first ("connect ECONNREFUSED
+ * 127.0.0.1:6443"), for log lines whose level shows only the error's own
+ * message; undefined when it has none.
+ */
+export function causeChain(err: unknown): string | undefined {
+  const parts: string[] = [];
+  let c = (err as { cause?: unknown } | null | undefined)?.cause;
+  for (let depth = 0; c !== undefined && c !== null && depth < 5; depth++) {
+    const code = (c as { code?: unknown }).code;
+    const msg = c instanceof Error ? c.message : String(c);
+    parts.push(typeof code === "string" && !msg.includes(code) ? `${code}: ${msg}` : msg);
+    c = (c as { cause?: unknown }).cause;
+  }
+  return parts.length > 0 ? parts.join(": ") : undefined;
+}

@@ -4,7 +4,11 @@
 // - lists in pages (limit 500) and watches from the list's resourceVersion;
 // - asks for bookmarks and resumes from the last seen resourceVersion;
 // - relists on 410 Gone (or an ERROR event with code 410);
-// - reconnects with jittered exponential backoff after errors;
+// - retries a failed list or watch with client-go's reflector backoff (800 ms
+//   doubling to 30 s, jittered; retry-backoff.ts), a watch ended by an ERROR
+//   event or closed at once with nothing delivered included, and starts the
+//   streak over only after a watch that lived (delivered an event, or stayed
+//   open for healthyWatchMs); each failure is reported once, with its delay;
 // - ends each watch after a jittered server timeout, and relists when a watch
 //   has been silent (no events and no bookmarks) for too long (watchdog);
 // - can watch metadata only (PartialObjectMetadata), e.g. for Secrets;
@@ -14,6 +18,7 @@
 //   that namespace rather than of the whole cache.
 import { setTimeout as sleep } from "node:timers/promises";
 import { KubeApiError, type KubeClient, type KubeObject, type ResourceType } from "../kube/client.ts";
+import { RetryBackoff, type RetryBackoffPolicy } from "./retry-backoff.ts";
 
 export interface InformerOptions {
   namespace?: string;
@@ -27,7 +32,73 @@ export interface InformerOptions {
   watchTimeoutSeconds?: [number, number];
   /** Strip managedFields and kubectl's last-applied-configuration from cached objects to save memory. */
   stripManagedFields?: boolean;
-  onError?: (err: unknown) => void;
+  /** Pacing of list and watch retries; client-go's reflector's by default. */
+  backoff?: Partial<RetryBackoffPolicy>;
+  /** A watch open this long (or one that delivered an event) ends a failure streak. */
+  healthyWatchMs?: number;
+  /** The clock and timer the retries use (tests inject them). */
+  timers?: Partial<InformerTimers>;
+  /**
+   * A failure: of a list or a watch (with `retry`, once per backoff step), or
+   * of an event handler (without).
+   */
+  onError?: (err: unknown, retry?: RetryInfo) => void;
+}
+
+/** When a failed list or watch is tried again. */
+export interface RetryInfo {
+  retryInMs: number;
+  /** Failures in the current streak, this one included. */
+  failures: number;
+}
+
+export interface InformerTimers {
+  now(): number;
+  /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
+  sleep(ms: number, signal: AbortSignal): Promise<void>;
+  random(): number;
+}
+
+const REAL_TIMERS: InformerTimers = {
+  now: Date.now,
+  sleep: (ms, signal) => sleep(ms, undefined, { signal }).catch(() => {}),
+  random: Math.random,
+};
+
+/** A watch ended by an ERROR event: the metav1.Status the server sent (410 when the resourceVersion is too old). */
+export class WatchStatusError extends Error {
+  readonly code: number;
+  readonly reason: string;
+  constructor(resource: string, status: { code?: number; reason?: string; message?: string }) {
+    super(
+      `watch of ${resource} ended by the server: ${status.code ?? "?"} ${status.reason ?? ""}${status.message ? `: ${status.message}` : ""}`,
+    );
+    this.name = "WatchStatusError";
+    this.code = status.code ?? 0;
+    this.reason = status.reason ?? "";
+  }
+}
+
+/** A watch the server closed at once without delivering anything (client-go's "very short watch"). */
+export class ShortWatchError extends Error {
+  constructor(resource: string, ms: number) {
+    super(`watch of ${resource} closed after ${ms} ms with no events`);
+    this.name = "ShortWatchError";
+  }
+}
+
+/** The resourceVersion watched from is too old: only a relist helps. */
+function isGone(err: unknown): boolean {
+  return (
+    (err instanceof KubeApiError && err.status === 410) ||
+    (err instanceof WatchStatusError && err.code === 410)
+  );
+}
+
+/** How one watch went: whether it lived (which ends a failure streak), and how it failed, if it did. */
+interface WatchOutcome {
+  healthy: boolean;
+  error?: unknown;
 }
 
 export interface InformerHandlers<T extends KubeObject> {
@@ -92,9 +163,10 @@ export class Informer<T extends KubeObject = KubeObject> {
   readonly resource: ResourceType;
   private readonly kube: KubeClient;
   private readonly opts: Required<
-    Omit<InformerOptions, "namespace" | "labelSelector" | "fieldSelector" | "onError">
+    Omit<InformerOptions, "namespace" | "labelSelector" | "fieldSelector" | "onError" | "backoff" | "timers">
   > &
     InformerOptions;
+  private readonly timers: InformerTimers;
   private readonly store = new Map<string, T>();
   /** The same objects by namespace ("" for cluster-scoped ones). */
   private readonly byNamespace = new Map<string, Map<string, T>>();
@@ -104,7 +176,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private stopped = false;
   private synced = false;
   private syncWaiters: (() => void)[] = [];
-  private lastActivity = Date.now();
+  private lastActivity = 0;
   private loop?: Promise<void>;
   /** Counters, for tests and metrics. */
   readonly stats = { lists: 0, watches: 0, relists410: 0, watchdogRelists: 0, errors: 0 };
@@ -118,8 +190,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       watchTimeoutSeconds: [300, 600],
       metadataOnly: false,
       stripManagedFields: true,
+      healthyWatchMs: 10_000,
       ...opts,
     };
+    this.timers = { ...REAL_TIMERS, ...opts.timers };
   }
 
   on(handlers: InformerHandlers<T>): void {
@@ -179,29 +253,44 @@ export class Informer<T extends KubeObject = KubeObject> {
     await this.loop?.catch(() => {});
   }
 
+  /**
+   * List (when there is no resourceVersion to resume from), then watch, until
+   * stopped. A failure of either waits out the next backoff step; only a watch
+   * that lived resets the streak, so a list that works followed by a watch
+   * that is refused (a 403 after an RBAC change, a deleted CRD, a 5xx) keeps
+   * backing off up to the cap. A 410 relists at once, unless the watch after
+   * the last such relist was refused with 410 again.
+   */
   private async run(): Promise<void> {
-    let failures = 0;
+    const backoff = new RetryBackoff(this.opts.backoff, this.timers.random);
+    let relistedForGone = false;
     while (!this.stopped) {
+      let failure: unknown;
       try {
         if (!this.resourceVersion) await this.relist();
-        failures = 0;
-        await this.watchOnce();
+        const watched = await this.watchOnce();
+        if (watched.healthy) {
+          backoff.reset();
+          relistedForGone = false;
+        }
+        failure = watched.error;
       } catch (err) {
-        if (this.stopped) break;
-        if (err instanceof KubeApiError && err.status === 410) {
-          this.stats.relists410++;
-          this.resourceVersion = "";
+        failure = err;
+      }
+      if (this.stopped) break;
+      if (failure === undefined) continue;
+      if (isGone(failure)) {
+        this.stats.relists410++;
+        this.resourceVersion = "";
+        if (!relistedForGone) {
+          relistedForGone = true;
           continue;
         }
-        this.stats.errors++;
-        this.opts.onError?.(err);
-        failures++;
-        // Jittered exponential backoff: 0.5s, 1s, 2s ... up to 30s.
-        const base = Math.min(30_000, 500 * 2 ** Math.min(failures - 1, 6));
-        await sleep(base / 2 + Math.random() * (base / 2), undefined, { signal: this.abort.signal }).catch(
-          () => {},
-        );
       }
+      this.stats.errors++;
+      const retryInMs = backoff.next();
+      this.opts.onError?.(failure, { retryInMs, failures: backoff.failures });
+      await this.timers.sleep(retryInMs, this.abort.signal);
     }
   }
 
@@ -243,32 +332,36 @@ export class Informer<T extends KubeObject = KubeObject> {
       else if (old.metadata.resourceVersion !== obj.metadata.resourceVersion) this.emit("update", obj, old);
     }
     this.resourceVersion = rv;
-    this.lastActivity = Date.now();
+    this.lastActivity = this.timers.now();
     if (!this.synced) {
       this.synced = true;
       for (const w of this.syncWaiters.splice(0)) w();
     }
   }
 
-  private async watchOnce(): Promise<void> {
+  private async watchOnce(): Promise<WatchOutcome> {
     this.stats.watches++;
     const [lo, hi] = this.opts.watchTimeoutSeconds;
     const timeoutSeconds = Math.round(lo + Math.random() * (hi - lo));
     const watchAbort = new AbortController();
     const onStop = () => watchAbort.abort();
     this.abort.signal.addEventListener("abort", onStop, { once: true });
-    this.lastActivity = Date.now();
+    const startedAt = this.timers.now();
+    this.lastActivity = startedAt;
+    let watchdogFired = false;
     const watchdog = setInterval(
       () => {
-        if (Date.now() - this.lastActivity > this.opts.watchdogMs) {
+        if (this.timers.now() - this.lastActivity > this.opts.watchdogMs) {
           this.stats.watchdogRelists++;
           this.resourceVersion = "";
+          watchdogFired = true;
           watchAbort.abort();
         }
       },
       Math.max(250, Math.min(10_000, this.opts.watchdogMs / 4)),
     );
-    let gone = false;
+    let delivered = 0;
+    let error: unknown;
     try {
       await this.kube.watch(
         this.resource,
@@ -281,13 +374,13 @@ export class Informer<T extends KubeObject = KubeObject> {
           timeoutSeconds,
         },
         (ev) => {
-          this.lastActivity = Date.now();
+          this.lastActivity = this.timers.now();
           if (ev.type === "ERROR") {
-            const status = ev.object as unknown as { code?: number };
-            if (status.code === 410) gone = true;
+            error = new WatchStatusError(this.resource.plural, ev.object as { code?: number });
             watchAbort.abort();
             return;
           }
+          delivered++;
           const obj = this.normalize(ev.object as T);
           if (obj.metadata.resourceVersion) this.resourceVersion = obj.metadata.resourceVersion;
           if (ev.type === "BOOKMARK") return;
@@ -306,15 +399,18 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.opts.metadataOnly ? METADATA_ACCEPT : undefined,
       );
     } catch (err) {
-      if (!watchAbort.signal.aborted) throw err;
+      // Aborted by us (stop, the watchdog, an ERROR event): not a transport failure.
+      if (!watchAbort.signal.aborted) error = err;
     } finally {
       clearInterval(watchdog);
       this.abort.signal.removeEventListener("abort", onStop);
     }
-    if (gone) {
-      this.stats.relists410++;
-      this.resourceVersion = "";
+    const lived = this.timers.now() - startedAt;
+    const healthy = delivered > 0 || lived >= this.opts.healthyWatchMs;
+    if (error === undefined && !healthy && !watchdogFired && !this.stopped) {
+      error = new ShortWatchError(this.resource.plural, lived);
     }
+    return { healthy, error };
   }
 
   private normalize(obj: T): T {

@@ -1,18 +1,15 @@
 // Leader election on a coordination.k8s.io Lease, as client-go's leaderelection
-// does it: acquire when the lease is free or expired, renew every retry period,
-// give up leadership when renewals fail for longer than the renew deadline,
-// and release the lease on a clean shutdown so a successor starts at once.
+// does it: acquire when the lease is free or expired; while leading, renew every
+// retry period, each renewal (its retries included) bounded by the renew
+// deadline, with every request aborted when the deadline passes; give
+// leadership up as soon as a renewal misses it, before a standby may take the
+// lease over (the lease duration is longer); and release the lease on a clean
+// shutdown so a successor starts at once.
 import { setTimeout as sleep } from "node:timers/promises";
 import type { Logger } from "pino";
-import {
-  CORE,
-  isAlreadyExists,
-  isConflict,
-  isNotFound,
-  type KubeClient,
-  type KubeObject,
-} from "../kube/client.ts";
+import { isAlreadyExists, isConflict, isNotFound } from "../kube/client.ts";
 import { clampDelay } from "../util/timers.ts";
+import type { Lease, LeaseApi } from "./lease-api.ts";
 
 export interface LeaderElectionOptions {
   namespace: string;
@@ -23,42 +20,69 @@ export interface LeaderElectionOptions {
   retryPeriodMs: number;
 }
 
-interface Lease extends KubeObject {
-  spec?: {
-    holderIdentity?: string;
-    leaseDurationSeconds?: number;
-    acquireTime?: string;
-    renewTime?: string;
-    leaseTransitions?: number;
-  };
+/** client-go's JitterFactor: acquire retries wait 1 to 1.2 retry periods. */
+const JITTER_FACTOR = 1.2;
+
+/** client-go's checks of the three durations, with the flags' names. */
+export function validateLeaderElection(
+  o: Pick<LeaderElectionOptions, "leaseDurationMs" | "renewDeadlineMs" | "retryPeriodMs">,
+): void {
+  const flags =
+    "--leader-election-lease-duration, --leader-election-renew-deadline, --leader-election-retry-period";
+  if (!(o.leaseDurationMs > 0 && o.renewDeadlineMs > 0 && o.retryPeriodMs > 0))
+    throw new Error(`${flags} must all be greater than zero`);
+  if (o.leaseDurationMs <= o.renewDeadlineMs)
+    throw new Error("--leader-election-lease-duration must be greater than --leader-election-renew-deadline");
+  if (o.renewDeadlineMs <= JITTER_FACTOR * o.retryPeriodMs)
+    throw new Error(
+      `--leader-election-renew-deadline must be greater than ${JITTER_FACTOR} x --leader-election-retry-period`,
+    );
 }
 
-function microTime(d = new Date()): string {
+function microTime(d: Date): string {
   return d.toISOString().replace("Z", "000Z");
 }
 
+/** Sleeps `ms`; resolves early (never rejects) when `signal` aborts. */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  await sleep(clampDelay(ms), undefined, { signal }).catch(() => {});
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
 export class LeaderElector {
-  private readonly kube: KubeClient;
+  private readonly leases: LeaseApi;
   private readonly opts: LeaderElectionOptions;
   private readonly log: Logger;
-  private stopped = false;
+  /** Aborted by release(): ends every wait and in-flight request of this elector. */
+  private readonly stopping = new AbortController();
   private leading = false;
   private observedRenew = 0;
   private observedRecord = "";
 
-  constructor(kube: KubeClient, opts: LeaderElectionOptions, log: Logger) {
-    this.kube = kube;
+  constructor(leases: LeaseApi, opts: LeaderElectionOptions, log: Logger) {
+    validateLeaderElection(opts);
+    this.leases = leases;
     this.opts = opts;
     this.log = log;
+  }
+
+  private get stopped(): boolean {
+    return this.stopping.signal.aborted;
   }
 
   isLeader(): boolean {
     return this.leading;
   }
 
-  /** One attempt to acquire or renew; true when we hold the lease afterwards. */
-  async tryAcquireOrRenew(): Promise<boolean> {
-    const { namespace, name, identity } = this.opts;
+  /**
+   * One attempt to acquire or renew; true when we hold the lease afterwards.
+   * `signal` aborts its requests (the attempt then fails).
+   */
+  async tryAcquireOrRenew(signal: AbortSignal): Promise<boolean> {
+    const { identity } = this.opts;
     const now = new Date();
     const desired = {
       holderIdentity: identity,
@@ -67,22 +91,25 @@ export class LeaderElector {
     };
     let lease: Lease | null;
     try {
-      lease = await this.kube.getOrNull<Lease>(CORE.leases, namespace, name);
+      lease = await this.leases.get(signal);
     } catch (err) {
-      this.log.debug({ err: (err as Error).message }, "lease read failed");
+      this.log.debug({ err: message(err) }, "lease read failed");
       return false;
     }
     if (!lease) {
       try {
-        await this.kube.create(CORE.leases, namespace, {
-          apiVersion: "coordination.k8s.io/v1",
-          kind: "Lease",
-          metadata: { name },
-          spec: { ...desired, acquireTime: microTime(now), leaseTransitions: 0 },
-        });
+        await this.leases.create(
+          {
+            apiVersion: "coordination.k8s.io/v1",
+            kind: "Lease",
+            metadata: { name: this.opts.name, namespace: this.opts.namespace },
+            spec: { ...desired, acquireTime: microTime(now), leaseTransitions: 0 },
+          },
+          signal,
+        );
         return true;
       } catch (err) {
-        if (!isAlreadyExists(err)) this.log.debug({ err: (err as Error).message }, "lease create failed");
+        if (!isAlreadyExists(err)) this.log.debug({ err: message(err) }, "lease create failed");
         return false;
       }
     }
@@ -97,19 +124,21 @@ export class LeaderElector {
     if (holder !== "" && holder !== identity && !expired) return false;
     const takeover = holder !== identity;
     try {
-      await this.kube.replace(CORE.leases, namespace, name, {
-        ...lease,
-        spec: {
-          ...spec,
-          ...desired,
-          acquireTime: takeover ? microTime(now) : spec.acquireTime,
-          leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && holder !== "" ? 1 : 0),
+      await this.leases.replace(
+        {
+          ...lease,
+          spec: {
+            ...spec,
+            ...desired,
+            acquireTime: takeover ? microTime(now) : spec.acquireTime,
+            leaseTransitions: (spec.leaseTransitions ?? 0) + (takeover && holder !== "" ? 1 : 0),
+          },
         },
-      });
+        signal,
+      );
       return true;
     } catch (err) {
-      if (!isConflict(err) && !isNotFound(err))
-        this.log.debug({ err: (err as Error).message }, "lease update failed");
+      if (!isConflict(err) && !isNotFound(err)) this.log.debug({ err: message(err) }, "lease update failed");
       return false;
     }
   }
@@ -117,7 +146,9 @@ export class LeaderElector {
   /** Waits until this process leads. Resolves false if stopped first. */
   async acquire(): Promise<boolean> {
     while (!this.stopped) {
-      if (await this.tryAcquireOrRenew()) {
+      // One attempt may not outlast the renew deadline either: a stalled server is tried again.
+      const attempt = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.opts.renewDeadlineMs)]);
+      if ((await this.tryAcquireOrRenew(attempt)) && !this.stopped) {
         this.leading = true;
         this.log.info(
           { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity },
@@ -125,41 +156,79 @@ export class LeaderElector {
         );
         return true;
       }
-      await sleep(clampDelay(this.opts.retryPeriodMs * (1 + Math.random() * 0.2)));
+      await pause(this.opts.retryPeriodMs * (1 + Math.random() * (JITTER_FACTOR - 1)), this.stopping.signal);
     }
     return false;
   }
 
-  /** Renews until renewals fail for longer than the renew deadline; then calls onLost. */
+  /**
+   * Tries to renew, again every retry period, until an attempt succeeds (true)
+   * or the renew deadline passes (false). The deadline aborts the attempt in
+   * flight, so this returns by the deadline however slow the server is.
+   */
+  async renew(): Promise<boolean> {
+    const deadline = AbortSignal.any([this.stopping.signal, AbortSignal.timeout(this.opts.renewDeadlineMs)]);
+    while (!deadline.aborted) {
+      if (await this.tryAcquireOrRenew(deadline)) return !deadline.aborted;
+      await pause(this.opts.retryPeriodMs, deadline);
+    }
+    return false;
+  }
+
+  /**
+   * While leading: renews every retry period. When a renewal misses the renew
+   * deadline, leadership is given up at once (no later renewal is tried, the
+   * lease is not released: it may be another's already) and `onLost` is called;
+   * the caller must stop all work. Returns when stopped or lost.
+   */
   async holdLeadership(onLost: () => void): Promise<void> {
-    let lastOk = Date.now();
     while (!this.stopped) {
-      await sleep(clampDelay(this.opts.retryPeriodMs));
-      if (this.stopped) break;
-      if (await this.tryAcquireOrRenew()) lastOk = Date.now();
-      else if (Date.now() - lastOk > this.opts.renewDeadlineMs) {
+      await pause(this.opts.retryPeriodMs, this.stopping.signal);
+      if (this.stopped) return;
+      const renewed = await this.renew();
+      if (this.stopped) return;
+      if (!renewed) {
         this.leading = false;
-        this.log.error("lost leadership");
+        this.stopping.abort();
+        this.log.error(
+          {
+            lease: `${this.opts.namespace}/${this.opts.name}`,
+            identity: this.opts.identity,
+            renewDeadlineSeconds: this.opts.renewDeadlineMs / 1000,
+          },
+          "leader election lost: the lease was not renewed within the renew deadline",
+        );
         onLost();
         return;
       }
     }
   }
 
-  /** Stops renewing and releases the lease (holder cleared, 1 s duration). */
-  async release(): Promise<void> {
-    this.stopped = true;
+  /**
+   * Stops renewing and releases the lease (holder cleared, 1 s duration) so a
+   * successor leads at once; gives up when `signal` aborts.
+   */
+  async release(signal: AbortSignal): Promise<void> {
+    this.stopping.abort();
     if (!this.leading) return;
     this.leading = false;
     try {
-      const lease = await this.kube.get<Lease>(CORE.leases, this.opts.namespace, this.opts.name);
-      if (lease.spec?.holderIdentity !== this.opts.identity) return;
-      await this.kube.replace(CORE.leases, this.opts.namespace, this.opts.name, {
-        ...lease,
-        spec: { ...lease.spec, holderIdentity: "", leaseDurationSeconds: 1, renewTime: microTime() },
-      });
+      const lease = await this.leases.get(signal);
+      if (lease?.spec?.holderIdentity !== this.opts.identity) return;
+      await this.leases.replace(
+        {
+          ...lease,
+          spec: {
+            ...lease.spec,
+            holderIdentity: "",
+            leaseDurationSeconds: 1,
+            renewTime: microTime(new Date()),
+          },
+        },
+        signal,
+      );
     } catch (err) {
-      this.log.warn({ err: (err as Error).message }, "could not release the lease");
+      this.log.warn({ err: message(err) }, "could not release the lease");
     }
   }
 }

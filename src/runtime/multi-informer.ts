@@ -5,6 +5,7 @@ import type { KubeClient, KubeObject, ResourceType } from "../kube/client.ts";
 import { Informer, type InformerHandlers, type InformerOptions } from "./informer.ts";
 
 export class MultiInformer<T extends KubeObject = KubeObject> {
+  readonly resource: ResourceType;
   private readonly parts: Informer<T>[];
 
   constructor(
@@ -13,6 +14,7 @@ export class MultiInformer<T extends KubeObject = KubeObject> {
     namespaces: string[],
     opts: Omit<InformerOptions, "namespace"> = {},
   ) {
+    this.resource = rt;
     this.parts =
       namespaces.length === 0
         ? [new Informer<T>(kube, rt, opts)]
@@ -42,6 +44,10 @@ export class MultiInformer<T extends KubeObject = KubeObject> {
 
   start(): void {
     for (const p of this.parts) p.start();
+  }
+
+  hasSynced(): boolean {
+    return this.parts.every((p) => p.hasSynced());
   }
 
   async waitForSync(): Promise<void> {

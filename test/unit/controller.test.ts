@@ -8,6 +8,7 @@ import pino from "pino";
 import { ExponentialBackoff } from "../../src/runtime/backoff.ts";
 import { Controller, type ReconcileOutcome, type ReconcileResult } from "../../src/runtime/controller.ts";
 import { ConfigurationError, TransientError } from "../../src/runtime/errors.ts";
+import { MIN_REQUEUE_MS } from "../../src/runtime/requeue.ts";
 
 const log = pino({ level: "silent" });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -92,12 +93,24 @@ test("a thrown TransientError backs off like a reported transient failure", asyn
   assert.ok(calls[1] - calls[0] >= 18, `retried after the backoff interval (${calls[1] - calls[0]} ms)`);
 });
 
-test("a configuration failure may ask for a recheck", async () => {
+test("a configuration failure may ask for a recheck, no sooner than the requeue floor", async () => {
   const { c, calls } = harness(() => ({ failure: "configuration", requeueAfterMs: 20 }));
   c.enqueue("ns/a");
-  await outcomesReach(calls, 3);
+  await outcomesReach(calls, 2);
   await c.stop();
-  assert.ok(calls.length >= 3, `rechecked (${calls.length} calls)`);
+  assert.equal(calls.length, 2, "rechecked");
+  assert.ok(calls[1] - calls[0] >= MIN_REQUEUE_MS - 5, `after the floor (${calls[1] - calls[0]} ms)`);
+});
+
+test("a requeueAfterMs below a second is raised to the floor, whichever kind computed it", async () => {
+  const { c, calls, outcomes } = harness(() => ({ requeueAfterMs: 1 }));
+  c.enqueue("ns/a");
+  await outcomesReach(calls, 2);
+  await sleep(300); // a third call would come now if the requeue were 1 ms
+  await c.stop();
+  assert.equal(calls.length, 2, `one refresh, not hundreds (${calls.length} calls)`);
+  assert.ok(calls[1] - calls[0] >= MIN_REQUEUE_MS - 5, `after the floor (${calls[1] - calls[0]} ms)`);
+  assert.deepEqual(outcomes, ["requeue_after", "requeue_after"]);
 });
 
 test("--backoff-max-elapsed-time stops the retries of a transient failure", async () => {

@@ -329,7 +329,6 @@ export class VaultDynamicSecretReconciler {
     await this.engine.commit(run);
     this.ctx.recorder(KIND).normal(run.obj, EventReason.SecretLeaseRenewal, `Lease renewed (${ttl}s)`);
     run.log.info({ lease: lease.id, ttlSeconds: ttl }, "lease renewed");
-    this.ctx.metrics.secretWrites.inc({ controller: CONTROLLER, action: "renewed" });
     this.ctx.metrics.leaseRenewals.inc({ result: "success" });
     this.trackLease(run.key, now, ttl);
     const due = renewalDueAt(

@@ -3,6 +3,7 @@
 // the renewal schedule. Nothing here talks to Kubernetes or Vault.
 import { X509Certificate } from "node:crypto";
 import type { VaultPKISecretSpec } from "../../api/index.ts";
+import { MIN_REQUEUE_MS } from "../../runtime/requeue.ts";
 import { parseDuration } from "../../util/duration.ts";
 
 /** A problem with the VaultPKISecret's own spec: retried at the configuration-error pace, not with backoff. */
@@ -15,8 +16,8 @@ export class PKISpecError extends Error {
   }
 }
 
-/** The shortest time between two looks at a certificate (spec 2.8). */
-export const MIN_HORIZON_MS = 1000;
+/** The shortest time between two looks at a certificate (spec 2.8): the runtime's requeue floor. */
+export const MIN_HORIZON_MS = MIN_REQUEUE_MS;
 /** Renewal jitter, as a fraction of the time left until the renewal point. */
 export const JITTER_FRACTION = 0.05;
 
