@@ -142,6 +142,9 @@ test("an operator restart without persistence: the old token runs out, the app's
   // Past the old token's end for certain (60 s), plus a margin.
   await sleep(75_000);
   const summary = await probe.stop();
+  t.diagnostic(
+    `logins ${summary.attempts}, failed ${summary.failures}, longest outage ${summary.longestOutageMs} ms, credentials seen ${summary.usernames.size}`,
+  );
   const after = await leaseOf(env, ns, "db");
   assert.notEqual(after, before, "the lease under the old process's token was replaced");
   assert.ok(summary.usernames.size >= 2, "the app saw the new credentials");
@@ -184,6 +187,9 @@ test("the operator's token revoked out of band: new credentials within seconds",
   );
   await sleep(5_000);
   const summary = await probe.stop();
+  t.diagnostic(
+    `logins ${summary.attempts}, failed ${summary.failures}, longest outage ${summary.longestOutageMs} ms, credentials seen ${summary.usernames.size}`,
+  );
   // The revocation kills the lease at once; what counts is how soon the app has working credentials again:
   // the token heartbeat (5 s) plus one issue and one Secret write.
   assert.ok(back - revokedAt <= 12_000, `new credentials ${back - revokedAt} ms after the revocation`);
@@ -203,6 +209,9 @@ test("a token max TTL shorter than the lease: replaced ahead of the token's end,
   const probe = loginProbe(env, ns, "db");
   await sleep(70_000);
   const summary = await probe.stop();
+  t.diagnostic(
+    `logins ${summary.attempts}, failed ${summary.failures}, longest outage ${summary.longestOutageMs} ms, credentials seen ${summary.usernames.size}`,
+  );
   assert.notEqual(await leaseOf(env, ns, "db"), first, "replaced before the first token's end");
   assert.ok(
     summary.longestOutageMs <= ROTATION_MS,
@@ -240,22 +249,82 @@ test("a denied path beside the leases: no token per retry, the leases keep their
   assert.match(c.message, /grant the Vault role's policy access to secret\/data\/not\/allowed/);
   await sleep(20_000); // dozens of retries at a 1 s backoff cap
   const summary = await probe.stop();
+  t.diagnostic(
+    `logins ${summary.attempts}, failed ${summary.failures}, longest outage ${summary.longestOutageMs} ms, credentials seen ${summary.usernames.size}`,
+  );
   assert.equal(summary.failures, 0, "the leases never died");
   assert.equal(await leaseOf(env, ns, "db"), lease, "the lease was never replaced");
   assert.equal((await tokensWithPolicy(env, policy)).length, 1, "one live token: probes revoke theirs");
 });
 
-test("a namespace deleted whole revokes its lease, whatever is deleted first", async (t) => {
+/** A PKI mount of the namespace's own with role `web`; `policy` gets issue and revoke beside `extra`. */
+async function pkiFor(
+  t: TestContext,
+  env: TestEnv,
+  ns: string,
+  policy: string,
+  extra: string[],
+): Promise<string> {
+  const mount = `pki-${ns}`;
+  const root = { token: env.rootToken };
+  await env.vault.call("POST", `sys/mounts/${mount}`, {
+    ...root,
+    body: { type: "pki", config: { max_lease_ttl: "24h" } },
+  });
+  t.after(() => env.vault.call("DELETE", `sys/mounts/${mount}`, root).catch(() => {}));
+  await env.vault.call("POST", `${mount}/root/generate/internal`, {
+    ...root,
+    body: { common_name: ns, ttl: "24h" },
+  });
+  await env.vault.call("POST", `${mount}/roles/web`, {
+    ...root,
+    body: { allow_any_name: true, max_ttl: "1h" },
+  });
+  await env.vault.call("PUT", `sys/policies/acl/${policy}`, {
+    ...root,
+    body: {
+      policy: [
+        ...extra,
+        `path "${mount}/issue/web" { capabilities = ["update"] }`,
+        `path "${mount}/revoke" { capabilities = ["update"] }`,
+      ].join("\n"),
+    },
+  });
+  return mount;
+}
+
+test("a namespace deleted whole revokes its lease and its certificate, whatever is deleted first", async (t) => {
   const env = await testEnv();
   const ns = uniqueName("cl-nsdel");
   await env.kube.create(CORE.namespaces, undefined, {
     metadata: { name: ns, labels: { "vso-ts.test": "true" } },
   });
   t.after(() => env.kube.delete(CORE.namespaces, undefined, ns).catch(() => {}));
-  const { role } = await dbSetup(env, ns, "10m", "1h");
+  const { role, policy } = await dbSetup(env, ns, "10m", "1h");
+  const mount = await pkiFor(t, env, ns, policy, [
+    `path "database/creds/${role}" { capabilities = ["read"] }`,
+    'path "sys/leases/revoke" { capabilities = ["update"] }',
+    'path "sys/leases/renew" { capabilities = ["update"] }',
+  ]);
   await env.kube.create(VSO.VaultDynamicSecret, ns, vds("db", { path: `creds/${role}`, revoke: true }));
+  await env.kube.create(VSO.VaultPKISecret, ns, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultPKISecret",
+    metadata: { name: "cert" },
+    spec: {
+      mount,
+      role: "web",
+      commonName: "app.example.com",
+      ttl: "1h",
+      revoke: true,
+      destination: { name: "cert", create: true },
+    },
+  });
   await startOperator(t, env, { namespaces: [ns] });
   const creds = decoded(await waitForSecret(env, ns, "db", (s) => Boolean(decoded(s).username)));
+  await waitForSecret(env, ns, "cert", (s) => Boolean(decoded(s).certificate));
+  const serial = String((await getStatus(env, "VaultPKISecret", ns, "cert")).serialNumber ?? "");
+  assert.ok(serial, "a certificate was issued");
   assert.equal(await leaseCount(env, role), 1);
   await env.kube.delete(CORE.namespaces, undefined, ns);
   await eventually(
@@ -266,4 +335,13 @@ test("a namespace deleted whole revokes its lease, whatever is deleted first", a
   );
   assert.equal(await leaseCount(env, role), 0, "the lease was revoked");
   assert.equal((await pgQuery(env, creds.username, creds.password)).ok, false, "its login no longer works");
+  const cert = await env.vault.call<{ data: { revocation_time: number } }>("GET", `${mount}/cert/${serial}`, {
+    token: env.rootToken,
+  });
+  assert.ok((cert.json?.data.revocation_time ?? 0) > 0, "the certificate was revoked");
+  await eventually(
+    "the namespace's token is revoked",
+    async () => (await tokensWithPolicy(env, policy)).length === 0,
+    10_000,
+  );
 });
