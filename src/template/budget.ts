@@ -9,10 +9,10 @@
 // after each costly call (bcrypt), so a few slow steps cannot hide either.
 import { FuncError } from "./funcdef.ts";
 
-/** Steps one execution may take: far above any real secret template (a few thousand). */
-export const MAX_TEMPLATE_STEPS = 1_000_000;
+/** Steps one execution may take: far above any real secret template (a few thousand; 2000 keys and 5000 hashed lines take 100,000). */
+export const MAX_TEMPLATE_STEPS = 500_000;
 /** Wall-clock time one execution may take, in milliseconds. */
-export const MAX_TEMPLATE_MILLIS = 500;
+export const MAX_TEMPLATE_MILLIS = 1000;
 /** A string result costs one step per this many characters. */
 export const STRING_CHARS_PER_STEP = 16;
 /** How many steps pass between two readings of the clock. */
