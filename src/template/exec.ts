@@ -203,7 +203,8 @@ class State {
 
   walk(dot: unknown, node: Node): void {
     this.at(node);
-    this.step(1);
+    // A list is paid for by its nodes (and names no action an error could point at).
+    if (node.type !== "list") this.step(1);
     switch (node.type) {
       case "action": {
         const val = this.evalPipeline(dot, node.pipe);

@@ -132,8 +132,9 @@ test("the wall-clock budget stops slow steps (bcrypt in a loop), naming the temp
   );
   assert.match(message, /^template: ns\/slow\/out:1:\d+: executing "ns\/slow\/out" at <bcrypt "x">/);
   assert.match(message, /budget exceeded: more than 200 ms/);
-  // The clock is read after each bcrypt: the budget plus one hash at most.
-  assert.ok(ms < 200 + 500, `failed after ${Math.round(ms)} ms`);
+  // The clock is read after each hash: the budget plus one hash (tens of milliseconds on
+  // a quiet machine, more on a busy one), not the thousand hashes asked for.
+  assert.ok(ms < 2000, `failed after ${Math.round(ms)} ms`);
   // With the default budget, bcrypt's price in steps or the clock stops it.
   assert.match(
     timedFailure(() => runIn("t", '{{ range until 1000 }}{{ bcrypt "x" }}{{ end }}')).message,
