@@ -3,7 +3,8 @@
 // `range (until 900000)` would otherwise hold it for hours, starving every
 // other reconcile, the leader lease and /healthz. Every evaluated node, range
 // iteration and function call costs a step; a function result costs its size
-// (list items, map entries, one step per STRING_CHARS_PER_STEP characters),
+// (list items, map entries, one step per STRING_CHARS_PER_STEP characters), and
+// so does each string argument (hashing or matching a long string is slow),
 // and functions that build a list pay for it before allocating, so memory
 // growth is bounded too. The wall clock is read every CLOCK_EVERY steps, and
 // after each costly call (bcrypt), so a few slow steps cannot hide either.

@@ -573,6 +573,10 @@ class State {
         const pt = idx < nParams ? fn.params[idx] : fn.params[nParams - 1];
         return pt === "reflect.Value" ? a : toArg(a);
       });
+      // A function's work grows with the strings it reads: pay for them before the call.
+      let argCost = 0;
+      for (const a of callArgs) if (typeof a === "string") argCost += resultCost(a);
+      if (argCost > 0) this.step(argCost, node);
       if (isBuiltin && name === "call") {
         callArgs.unshift(args.length === 0 ? `<${typeName(unwrap(final))} Value>` : nodeString(args[0]));
       }

@@ -83,6 +83,10 @@ for (const [what, text] of [
     "a thousand by a thousand calls",
     "{{ range $i := until 1000 }}{{ range until 1000 }}{{ add $i 1 }}{{ end }}{{ end }}",
   ],
+  [
+    "hashing a long string in a loop (string arguments count)",
+    '{{ $s := repeat 1000000 "x" }}{{ range until 100000 }}{{ $h := sha256sum $s }}{{ end }}',
+  ],
   ["until in a loop (allocation counts)", "{{ range until 100 }}{{ $x := until 100000 }}{{ end }}"],
   [
     "append in a loop (copies count)",
