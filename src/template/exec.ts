@@ -568,8 +568,9 @@ class State {
       argv.push(this.validateType(final, t));
     }
     let result: unknown;
+    let callArgs: unknown[] = [];
     try {
-      const callArgs = argv.map((a, idx) => {
+      callArgs = argv.map((a, idx) => {
         const pt = idx < nParams ? fn.params[idx] : fn.params[nParams - 1];
         return pt === "reflect.Value" ? a : toArg(a);
       });
@@ -604,7 +605,8 @@ class State {
         true,
       );
     }
-    this.step(1 + resultCost(result), node);
+    // A result that is one of the arguments (set returns the map it changed) was paid for.
+    this.step(argv.includes(result) || callArgs.includes(result) ? 1 : 1 + resultCost(result), node);
     if (fn.ret === "interface {}" && !isBuiltin) return new Iface(result === undefined ? null : result);
     return result;
   }

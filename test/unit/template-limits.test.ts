@@ -183,3 +183,11 @@ test("a legitimate big-ish template renders within the budget", () => {
   assert.equal(lines[0], `KEY0000="${Buffer.from("value-0").toString("base64")}"`);
   assert.match(lines[2000], /^line 00000 [0-9a-f]{64}$/);
 });
+
+test("a map built with set in a loop pays for each entry once, not for the whole map each time", () => {
+  const budget = new Budget({ steps: MAX_TEMPLATE_STEPS, millis: 60_000 });
+  const text =
+    "{{ $d := dict }}{{ range $i := until 20000 }}{{ $_ := set $d (toString $i) $i }}{{ end }}{{ len $d }}";
+  assert.equal(runIn("t", text, budget), "20000");
+  assert.ok(budget.stepsUsed() < MAX_TEMPLATE_STEPS / 2, `${budget.stepsUsed()} steps`);
+});
