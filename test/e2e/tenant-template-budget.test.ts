@@ -168,8 +168,10 @@ test("stalling templates in one namespace: another keeps syncing, /healthz keeps
   for (const d of delays) assert.ok(d < 10_000, `a Vault change took ${d} ms to arrive`);
   assert.deepEqual(probed.failures, [], "every /healthz probe answered");
   assert.ok(probed.probes >= 20, `${probed.probes} probes`);
-  // A render stops within the time budget; the probe waits at most for one such render.
-  assert.ok(probed.slowestMs < MAX_TEMPLATE_MILLIS + 2000, `slowest /healthz answer ${probed.slowestMs} ms`);
+  // Each render stops within the time budget; a probe may wait for the four stalling
+  // renders queued before it, no longer.
+  const bound = Object.keys(STALLING).length * MAX_TEMPLATE_MILLIS + 1000;
+  assert.ok(probed.slowestMs < bound, `slowest /healthz answer ${Math.round(probed.slowestMs)} ms`);
 
   // No Secret was written for any stalling resource.
   for (const name of Object.keys(STALLING)) {
