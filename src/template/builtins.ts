@@ -23,6 +23,11 @@ import {
   utf8,
 } from "./values.ts";
 
+/** An error that names only types (never a value): its text may be shown as is. */
+function typeError(message: string): FuncError {
+  return new FuncError(message, message);
+}
+
 /** Unwrap one interface level (Go's indirectInterface). Invalid/nil become undefined. */
 export function indirectInterface(v: unknown): unknown {
   if (v instanceof Iface) return v.v === null ? undefined : v.v;
@@ -81,7 +86,7 @@ function isNilValue(v: unknown): boolean {
 
 export function eq(arg1: unknown, ...arg2: unknown[]): boolean {
   arg1 = indirectInterface(arg1);
-  if (arg2.length === 0) throw new FuncError("missing argument for comparison");
+  if (arg2.length === 0) throw typeError("missing argument for comparison");
   const k1 = basicKind(arg1);
   for (let arg of arg2) {
     arg = indirectInterface(arg);
@@ -91,7 +96,7 @@ export function eq(arg1: unknown, ...arg2: unknown[]): boolean {
       if (k1 === "int" && k2 === "uint") truth = intOf(arg1) >= 0n && intOf(arg1) === intOf(arg);
       else if (k1 === "uint" && k2 === "int") truth = intOf(arg) >= 0n && intOf(arg1) === intOf(arg);
       else if (arg1 !== undefined && arg !== undefined) {
-        throw new FuncError(`incompatible types for comparison: ${typeName(arg1)} and ${typeName(arg)}`);
+        throw typeError(`incompatible types for comparison: ${typeName(arg1)} and ${typeName(arg)}`);
       }
     } else {
       switch (k1) {
@@ -139,19 +144,19 @@ export function eq(arg1: unknown, ...arg2: unknown[]): boolean {
 export function lt(arg1: unknown, arg2: unknown): boolean {
   arg1 = indirectInterface(arg1);
   const k1 = basicKind(arg1);
-  if (k1 === "invalid") throw new FuncError("invalid type for comparison");
+  if (k1 === "invalid") throw typeError("invalid type for comparison");
   arg2 = indirectInterface(arg2);
   const k2 = basicKind(arg2);
-  if (k2 === "invalid") throw new FuncError("invalid type for comparison");
+  if (k2 === "invalid") throw typeError("invalid type for comparison");
   if (k1 !== k2) {
     if (k1 === "int" && k2 === "uint") return intOf(arg1) < 0n || intOf(arg1) < intOf(arg2);
     if (k1 === "uint" && k2 === "int") return intOf(arg2) >= 0n && intOf(arg1) < intOf(arg2);
-    throw new FuncError(`incompatible types for comparison: ${typeName(arg1)} and ${typeName(arg2)}`);
+    throw typeError(`incompatible types for comparison: ${typeName(arg1)} and ${typeName(arg2)}`);
   }
   switch (k1) {
     case "bool":
     case "complex":
-      throw new FuncError("invalid type for comparison");
+      throw typeError("invalid type for comparison");
     case "float":
       return (arg1 as number) < (arg2 as number);
     case "int":
@@ -180,15 +185,15 @@ function indexArg(index: unknown, cap: number): number {
   let x: bigint;
   const k = kindOf(index);
   if (isIntKind(k) || isUintKind(k)) x = (index as GoInt).v;
-  else if (k === "invalid") throw new FuncError("cannot index slice/array with nil");
-  else throw new FuncError(`cannot index slice/array with type ${typeName(index)}`);
+  else if (k === "invalid") throw typeError("cannot index slice/array with nil");
+  else throw typeError(`cannot index slice/array with type ${typeName(index)}`);
   if (x < 0n || x > BigInt(cap)) throw new FuncError(`index out of range: ${x}`);
   return Number(x);
 }
 
 function index(item: unknown, ...indexes: unknown[]): unknown {
   let cur = indirectInterface(item);
-  if (cur === undefined) throw new FuncError("index of untyped nil");
+  if (cur === undefined) throw typeError("index of untyped nil");
   for (let idx of indexes) {
     idx = indirectInterface(idx);
     if (cur instanceof Iface) {
@@ -224,7 +229,7 @@ function index(item: unknown, ...indexes: unknown[]): unknown {
         cur = iface ? new Iface(null) : mapType(cur) === "map[string]string" ? "" : null;
       }
     } else {
-      throw new FuncError(`can't index item of type ${derefTypeName(cur)}`);
+      throw typeError(`can't index item of type ${derefTypeName(cur)}`);
     }
   }
   return cur;
@@ -232,7 +237,7 @@ function index(item: unknown, ...indexes: unknown[]): unknown {
 
 function slice(item: unknown, ...indexes: unknown[]): unknown {
   const cur = indirectInterface(item);
-  if (cur === undefined) throw new FuncError("slice of untyped nil");
+  if (cur === undefined) throw typeError("slice of untyped nil");
   if (indexes.length > 3) throw new FuncError(`too many slice indexes: ${indexes.length}`);
   let cap: number;
   let len: number;
@@ -243,7 +248,7 @@ function slice(item: unknown, ...indexes: unknown[]): unknown {
   } else if (Array.isArray(cur) || cur instanceof Uint8Array) {
     cap = len = cur.length;
   } else {
-    throw new FuncError(`can't slice item of type ${derefTypeName(cur)}`);
+    throw typeError(`can't slice item of type ${derefTypeName(cur)}`);
   }
   const idx = [0, len, 0];
   indexes.forEach((ix, i) => {
@@ -261,7 +266,7 @@ function slice(item: unknown, ...indexes: unknown[]): unknown {
 function length(item: unknown): GoInt {
   let v = item;
   if (v instanceof Iface) {
-    if (v.v === null || v.v === undefined) throw new FuncError("len of nil pointer");
+    if (v.v === null || v.v === undefined) throw typeError("len of nil pointer");
     v = v.v;
   }
   if (v === undefined || v === null) throw new FuncError("reflect: call of reflect.Value.Type on zero Value");
@@ -269,7 +274,7 @@ function length(item: unknown): GoInt {
   if (n === undefined) {
     // len indirects pointers before reporting the type
     const t = v instanceof GoStruct ? v.type : v instanceof GoSemver ? "semver.Version" : typeName(v);
-    throw new FuncError(`len of type ${t}`);
+    throw typeError(`len of type ${t}`);
   }
   return new GoInt("int", BigInt(n));
 }

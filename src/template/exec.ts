@@ -1,5 +1,6 @@
 // The executor: walks parse trees with the semantics of Go's text/template/exec.go.
 
+import { Budget, BudgetExceeded, resultCost, withBudget } from "./budget.ts";
 import { builtinFuncs, indirectInterface, isTrue } from "./builtins.ts";
 import { formatValue } from "./fmt.ts";
 import { type FuncDef, FuncError, type FuncMap } from "./funcdef.ts";
@@ -41,12 +42,22 @@ import {
   unwrap,
 } from "./values.ts";
 
+/** What stands in an error's safe message for a detail that may carry data from a value. */
+export const WITHHELD = "<detail withheld: it may carry secret data>";
+
 /** A template execution error, formatted like Go's ExecError. */
 export class ExecError extends Error {
   readonly templateName: string;
-  constructor(message: string, templateName: string) {
+  /**
+   * The same error with every detail that may carry data from a value (a function's
+   * arguments or its error text, a printed value) replaced by WITHHELD: the template
+   * name, the position, the action and the function name remain.
+   */
+  readonly safeMessage: string;
+  constructor(message: string, templateName: string, safeMessage: string = message) {
     super(message);
     this.templateName = templateName;
+    this.safeMessage = safeMessage;
   }
 }
 
@@ -114,21 +125,30 @@ class State {
   tmpl: Tree;
   env: ExecEnv;
   out: BoundedOutput;
+  budget: Budget;
   node: Node | null = null;
   vars: Variable[];
   depth: number;
 
-  constructor(tmpl: Tree, env: ExecEnv, out: BoundedOutput, vars: Variable[], depth: number) {
+  constructor(tmpl: Tree, env: ExecEnv, out: BoundedOutput, budget: Budget, vars: Variable[], depth: number) {
     this.tmpl = tmpl;
     this.env = env;
     this.out = out;
+    this.budget = budget;
     this.vars = vars;
     this.depth = depth;
+  }
+
+  /** Pays `n` steps of the execution budget, failing the execution (at `node`) once it is spent. */
+  step(n: number, node?: Node): void {
+    if (this.budget.charge(n)) return;
+    if (node !== undefined) this.at(node);
+    this.errorf(this.budget.message(), true);
   }
   /** Appends to the output, failing the execution once it would pass the size bound. */
   write(text: string): void {
     if (!this.out.push(text)) {
-      this.errorf(`template output exceeds the limit of ${MAX_TEMPLATE_OUTPUT_BYTES} bytes`);
+      this.errorf(`template output exceeds the limit of ${MAX_TEMPLATE_OUTPUT_BYTES} bytes`, true);
     }
   }
 
@@ -136,15 +156,21 @@ class State {
     this.node = n;
   }
 
-  errorf(msg: string): never {
+  /**
+   * Fails the execution with Go's message. `dataFree` is the message without data from
+   * any value: `true` when `msg` itself is (it names only types, fields and template
+   * text), a rewording, or absent when the whole detail is to be withheld.
+   */
+  errorf(msg: string, dataFree?: string | true): never {
     const name = this.tmpl.name;
-    let full: string;
-    if (this.node === null) full = `template: ${name}: ${msg}`;
+    let prefix: string;
+    if (this.node === null) prefix = `template: ${name}: `;
     else {
       const [location, context] = errorContext(this.node);
-      full = `template: ${location}: executing ${quote(name)} at <${context}>: ${msg}`;
+      prefix = `template: ${location}: executing ${quote(name)} at <${context}>: `;
     }
-    throw new ExecError(full, name);
+    const safe = dataFree === true ? msg : (dataFree ?? WITHHELD);
+    throw new ExecError(prefix + msg, name, prefix + safe);
   }
 
   mark(): number {
@@ -163,7 +189,7 @@ class State {
         return;
       }
     }
-    this.errorf(`undefined variable: ${name}`);
+    this.errorf(`undefined variable: ${name}`, true);
   }
   setTopVar(n: number, value: unknown): void {
     this.vars[this.vars.length - n].value = value;
@@ -172,11 +198,13 @@ class State {
     for (let i = this.vars.length - 1; i >= 0; i--) {
       if (this.vars[i].name === name) return this.vars[i].value;
     }
-    this.errorf(`undefined variable: ${name}`);
+    this.errorf(`undefined variable: ${name}`, true);
   }
 
   walk(dot: unknown, node: Node): void {
     this.at(node);
+    // A list is paid for by its nodes (and names no action an error could point at).
+    if (node.type !== "list") this.step(1);
     switch (node.type) {
       case "action": {
         const val = this.evalPipeline(dot, node.pipe);
@@ -206,7 +234,7 @@ class State {
         this.write(node.text);
         return;
       default:
-        this.errorf(`unknown node: ${nodeString(node)}`);
+        this.errorf(`unknown node: ${nodeString(node)}`, true);
     }
   }
 
@@ -215,7 +243,7 @@ class State {
     try {
       const val = this.evalPipeline(dot, node.pipe);
       const [truth, ok] = isTrue(indirectInterface(val));
-      if (!ok) this.errorf(`if/with can't use ${formatValue(val)}`);
+      if (!ok) this.errorf(`if/with can't use ${formatValue(val)}`, `if/with can't use ${WITHHELD}`);
       if (truth) {
         if (node.type === "with") this.walk(val, node.list);
         else this.walk(dot, node.list);
@@ -233,6 +261,7 @@ class State {
       const val = unwrap(raw);
       const mark = this.mark();
       const oneIteration = (index: unknown, elem: unknown): void => {
+        this.step(1, r);
         const decl = r.pipe.decl;
         if (decl.length > 0) {
           if (r.pipe.isAssign) {
@@ -257,7 +286,10 @@ class State {
       try {
         if (val instanceof GoInt) {
           if (r.pipe.decl.length > 1)
-            this.errorf(`can't use ${formatValue(val)} to iterate over more than one variable`);
+            this.errorf(
+              `can't use ${formatValue(val)} to iterate over more than one variable`,
+              `can't use ${WITHHELD} to iterate over more than one variable`,
+            );
           for (let i = 0n; i < val.v; i++) {
             ran = true;
             oneIteration(undefined, new GoInt(val.t, i));
@@ -285,6 +317,7 @@ class State {
         } else {
           this.errorf(
             `range can't iterate over ${formatValue(val instanceof GoStruct && val.ptr ? new GoStruct(val.type, [...val.fields], false) : val)}`,
+            `range can't iterate over ${WITHHELD}`,
           );
         }
       } catch (e) {
@@ -302,17 +335,24 @@ class State {
   walkTemplate(dot: unknown, t: TemplateNode): void {
     this.at(t);
     const tmpl = this.env.lookup(t.name);
-    if (tmpl === undefined) this.errorf(`template ${quote(t.name)} not defined`);
-    if (this.depth === maxExecDepth) this.errorf(`exceeded maximum template depth (${maxExecDepth})`);
+    if (tmpl === undefined) this.errorf(`template ${quote(t.name)} not defined`, true);
+    if (this.depth === maxExecDepth) this.errorf(`exceeded maximum template depth (${maxExecDepth})`, true);
     const newDot = this.evalPipeline(dot, t.pipe);
-    const st = new State(tmpl, this.env, this.out, [{ name: "$", value: newDot }], this.depth + 1);
+    const st = new State(
+      tmpl,
+      this.env,
+      this.out,
+      this.budget,
+      [{ name: "$", value: newDot }],
+      this.depth + 1,
+    );
     try {
       st.walk(newDot, tmpl.root!);
     } catch (e) {
       // JavaScript's stack is much smaller than Go's: report runaway recursion like Go does.
       if (e instanceof RangeError) {
         this.at(t);
-        this.errorf(`exceeded maximum template depth (${maxExecDepth})`);
+        this.errorf(`exceeded maximum template depth (${maxExecDepth})`, true);
       }
       throw e;
     }
@@ -336,7 +376,7 @@ class State {
 
   notAFunction(args: Node[], final: Final): void {
     if (args.length > 1 || final !== MISSING) {
-      this.errorf(`can't give argument to non-function ${nodeString(args[0])}`);
+      this.errorf(`can't give argument to non-function ${nodeString(args[0])}`, true);
     }
   }
 
@@ -363,14 +403,14 @@ class State {
       case "dot":
         return dot;
       case "nil":
-        this.errorf("nil is not a command");
+        this.errorf("nil is not a command", true);
         break;
       case "number":
         return this.idealConstant(first);
       case "string":
         return first.text;
     }
-    this.errorf(`can't evaluate command ${quote(nodeString(first))}`);
+    this.errorf(`can't evaluate command ${quote(nodeString(first))}`, true);
   }
 
   idealConstant(c: NumberNode): unknown {
@@ -384,7 +424,7 @@ class State {
     if (c.isComplex) return new GoComplex(c.complexRe, c.complexIm);
     if (c.isFloat && !isHexInt && !isRuneInt && /[.eEpP]/.test(c.text)) return c.float64;
     if (c.isInt) return new GoInt("int", c.int64);
-    if (c.isUint) this.errorf(`${c.text} overflows int`);
+    if (c.isUint) this.errorf(`${c.text} overflows int`, true);
     return undefined;
   }
 
@@ -395,8 +435,9 @@ class State {
 
   evalChainNode(dot: unknown, chain: ChainNode, args: Node[], final: Final): unknown {
     this.at(chain);
-    if (chain.field.length === 0) this.errorf("internal error: no fields in evalChainNode");
-    if (chain.node.type === "nil") this.errorf(`indirection through explicit nil in ${nodeString(chain)}`);
+    if (chain.field.length === 0) this.errorf("internal error: no fields in evalChainNode", true);
+    if (chain.node.type === "nil")
+      this.errorf(`indirection through explicit nil in ${nodeString(chain)}`, true);
     const pipe = this.evalArg(dot, null, chain.node);
     return this.evalFieldChain(dot, pipe, chain, chain.field, args, final);
   }
@@ -428,7 +469,7 @@ class State {
     this.at(node);
     const name = node.ident;
     const r = findFunction(this.env.funcs, name);
-    if (r === null) this.errorf(`${quote(name)} is not a defined function`);
+    if (r === null) this.errorf(`${quote(name)} is not a defined function`, true);
     return this.evalCall(dot, r.fn, r.isBuiltin, cmd, name, args, final);
   }
 
@@ -450,9 +491,9 @@ class State {
       else recv = recv.v;
     }
     if (receiver instanceof Iface && isNil) {
-      this.errorf(`nil pointer evaluating ${typ}.${fieldName}`);
+      this.errorf(`nil pointer evaluating ${typ}.${fieldName}`, true);
     }
-    if (recv === null) this.errorf(`nil pointer evaluating ${typ}.${fieldName}`);
+    if (recv === null) this.errorf(`nil pointer evaluating ${typ}.${fieldName}`, true);
     const methods = methodsOf(recv);
     if (methods !== undefined && Object.hasOwn(methods, fieldName)) {
       return this.evalCall(dot, methods[fieldName], false, node, fieldName, args, final);
@@ -461,20 +502,20 @@ class State {
     if (recv instanceof GoStruct) {
       if (recv.fields.has(fieldName)) {
         if (fieldName[0] < "A" || fieldName[0] > "Z") {
-          this.errorf(`${fieldName} is an unexported field of struct type ${typ}`);
+          this.errorf(`${fieldName} is an unexported field of struct type ${typ}`, true);
         }
-        if (hasArgs) this.errorf(`${fieldName} has arguments but cannot be invoked as function`);
+        if (hasArgs) this.errorf(`${fieldName} has arguments but cannot be invoked as function`, true);
         return recv.fields.get(fieldName);
       }
     } else if (recv instanceof GoTime) {
       // time.Time has only unexported fields
     } else if (recv instanceof Map) {
-      if (hasArgs) this.errorf(`${fieldName} is not a method but has arguments`);
+      if (hasArgs) this.errorf(`${fieldName} is not a method but has arguments`, true);
       if (!recv.has(fieldName)) return undefined;
       const v = recv.get(fieldName);
       return mapType(recv) === "map[string]interface {}" ? new Iface(v) : v;
     }
-    this.errorf(`can't evaluate field ${fieldName} in type ${typ}`);
+    this.errorf(`can't evaluate field ${fieldName} in type ${typ}`, true);
   }
 
   evalCall(
@@ -494,10 +535,13 @@ class State {
     if (fn.variadic) {
       numFixed = nParams - 1;
       if (numIn < numFixed) {
-        this.errorf(`wrong number of args for ${name}: want at least ${nParams - 1} got ${args.length}`);
+        this.errorf(
+          `wrong number of args for ${name}: want at least ${nParams - 1} got ${args.length}`,
+          true,
+        );
       }
     } else if (numIn !== nParams) {
-      this.errorf(`wrong number of args for ${name}: want ${nParams} got ${numIn}`);
+      this.errorf(`wrong number of args for ${name}: want ${nParams} got ${numIn}`, true);
     }
 
     if (isBuiltin && (name === "and" || name === "or")) {
@@ -524,11 +568,16 @@ class State {
       argv.push(this.validateType(final, t));
     }
     let result: unknown;
+    let callArgs: unknown[] = [];
     try {
-      const callArgs = argv.map((a, idx) => {
+      callArgs = argv.map((a, idx) => {
         const pt = idx < nParams ? fn.params[idx] : fn.params[nParams - 1];
         return pt === "reflect.Value" ? a : toArg(a);
       });
+      // A function's work grows with the strings it reads: pay for them before the call.
+      let argCost = 0;
+      for (const a of callArgs) if (typeof a === "string") argCost += resultCost(a);
+      if (argCost > 0) this.step(argCost, node);
       if (isBuiltin && name === "call") {
         callArgs.unshift(args.length === 0 ? `<${typeName(unwrap(final))} Value>` : nodeString(args[0]));
       }
@@ -536,17 +585,28 @@ class State {
     } catch (e) {
       if (e instanceof FuncError) {
         this.at(node);
-        this.errorf(`error calling ${name}: ${e.message}`);
+        this.errorf(
+          `error calling ${name}: ${e.message}`,
+          `error calling ${name}: ${e.dataFree ?? WITHHELD}`,
+        );
       }
       if (e instanceof ExecError) throw e;
       if (e instanceof RangeError && /call stack/.test(e.message)) throw e;
       this.at(node);
-      this.errorf(`error calling ${name}: ${e instanceof Error ? e.message : String(e)}`);
+      this.errorf(
+        `error calling ${name}: ${e instanceof Error ? e.message : String(e)}`,
+        `error calling ${name}: ${WITHHELD}`,
+      );
     }
     if (typeof result === "string" && result.length > MAX_TEMPLATE_OUTPUT_BYTES) {
       this.at(node);
-      this.errorf(`error calling ${name}: result exceeds the limit of ${MAX_TEMPLATE_OUTPUT_BYTES} bytes`);
+      this.errorf(
+        `error calling ${name}: result exceeds the limit of ${MAX_TEMPLATE_OUTPUT_BYTES} bytes`,
+        true,
+      );
     }
+    // A result that is one of the arguments (set returns the map it changed) was paid for.
+    this.step(argv.includes(result) || callArgs.includes(result) ? 1 : 1 + resultCost(result), node);
     if (fn.ret === "interface {}" && !isBuiltin) return new Iface(result === undefined ? null : result);
     return result;
   }
@@ -558,7 +618,7 @@ class State {
         return this.validateType(dot, typ);
       case "nil":
         if (typ !== null && canBeNil(typ)) return zeroOf(typ);
-        this.errorf(`cannot assign nil to ${typ}`);
+        this.errorf(`cannot assign nil to ${typ}`, true);
         break;
       case "field":
         return this.validateType(this.evalFieldNode(dot, n, [n], MISSING), typ);
@@ -571,16 +631,16 @@ class State {
       case "chain":
         return this.validateType(this.evalChainNode(dot, n, [], MISSING), typ);
     }
-    if (typ === null) this.errorf(`can't handle ${nodeString(n)} for arg of type <nil>`);
+    if (typ === null) this.errorf(`can't handle ${nodeString(n)} for arg of type <nil>`, true);
     switch (typ) {
       case "bool":
         if (n.type === "bool") return n.value;
-        this.errorf(`expected bool; found ${nodeString(n)}`);
+        this.errorf(`expected bool; found ${nodeString(n)}`, true);
         break;
       case "float64":
       case "float32":
         if (n.type === "number" && n.isFloat) return n.float64;
-        this.errorf(`expected float; found ${nodeString(n)}`);
+        this.errorf(`expected float; found ${nodeString(n)}`, true);
         break;
       case "int":
       case "int8":
@@ -588,7 +648,7 @@ class State {
       case "int32":
       case "int64":
         if (n.type === "number" && n.isInt) return new GoInt(typ as IntType, n.int64);
-        this.errorf(`expected integer; found ${nodeString(n)}`);
+        this.errorf(`expected integer; found ${nodeString(n)}`, true);
         break;
       case "uint":
       case "uint8":
@@ -596,16 +656,16 @@ class State {
       case "uint32":
       case "uint64":
         if (n.type === "number" && n.isUint) return new GoInt(typ as IntType, n.uint64);
-        this.errorf(`expected unsigned integer; found ${nodeString(n)}`);
+        this.errorf(`expected unsigned integer; found ${nodeString(n)}`, true);
         break;
       case "interface {}":
       case "reflect.Value":
         return this.evalEmptyInterface(dot, n);
       case "string":
         if (n.type === "string") return n.text;
-        this.errorf(`expected string; found ${nodeString(n)}`);
+        this.errorf(`expected string; found ${nodeString(n)}`, true);
     }
-    this.errorf(`can't handle ${nodeString(n)} for arg of type ${typ}`);
+    this.errorf(`can't handle ${nodeString(n)} for arg of type ${typ}`, true);
   }
 
   evalEmptyInterface(dot: unknown, n: Node): unknown {
@@ -620,7 +680,7 @@ class State {
       case "identifier":
         return this.evalFunction(dot, n, n, [], MISSING);
       case "nil":
-        this.errorf("evalEmptyInterface: nil (can't happen)");
+        this.errorf("evalEmptyInterface: nil (can't happen)", true);
         break;
       case "number":
         return this.idealConstant(n);
@@ -631,24 +691,25 @@ class State {
       case "pipe":
         return this.evalPipeline(dot, n);
     }
-    this.errorf(`can't handle assignment of ${nodeString(n)} to empty interface argument`);
+    this.errorf(`can't handle assignment of ${nodeString(n)} to empty interface argument`, true);
   }
 
   validateType(value: unknown, typ: string | null): unknown {
     if (value === undefined) {
       if (typ === null) return undefined;
       if (canBeNil(typ)) return zeroOf(typ);
-      this.errorf(`invalid value; expected ${typ}`);
+      this.errorf(`invalid value; expected ${typ}`, true);
     }
     if (typ === "reflect.Value") return value;
     if (typ !== null && !assignable(value, typ)) {
       if (value instanceof Iface && value.v !== null && value.v !== undefined) {
         const inner = value.v;
         if (assignable(inner, typ)) return inner;
-        this.errorf(`wrong type for value; expected ${typ}; got ${typeName(inner)}`);
+        this.errorf(`wrong type for value; expected ${typ}; got ${typeName(inner)}`, true);
       }
       this.errorf(
         `wrong type for value; expected ${typ}; got ${value instanceof Iface ? "interface {}" : typeName(value)}`,
+        true,
       );
     }
     return value;
@@ -662,11 +723,21 @@ class State {
       return;
     }
     if (v instanceof GoStruct && v.ptr) {
-      this.write(formatValue(new GoStruct(v.type, [...v.fields], false)));
+      this.write(this.format(new GoStruct(v.type, [...v.fields], false)));
       return;
     }
-    if (v instanceof GoFunc) this.errorf(`can't print ${nodeString(n)} of type ${typeName(v)}`);
-    this.write(formatValue(v));
+    if (v instanceof GoFunc) this.errorf(`can't print ${nodeString(n)} of type ${typeName(v)}`, true);
+    this.write(this.format(v));
+  }
+
+  /** formatValue, failing the execution at this node when the walk of the value spends the budget. */
+  format(v: unknown): string {
+    try {
+      return formatValue(v);
+    } catch (e) {
+      if (e instanceof BudgetExceeded) this.errorf(e.message, true);
+      throw e;
+    }
   }
 }
 
@@ -703,15 +774,10 @@ function toArg(a: unknown): unknown {
   return a;
 }
 
-export interface ExecuteOptions {
-  /** The root data value (`.` and `$`). */
-  data: unknown;
-}
-
-/** Execute one template tree. Returns the output text; throws ExecError. */
-export function execute(tree: Tree, env: ExecEnv, data: unknown): string {
+/** Execute one template tree within a step and time budget. Returns the output text; throws ExecError. */
+export function execute(tree: Tree, env: ExecEnv, data: unknown, budget: Budget = new Budget()): string {
   const out = new BoundedOutput();
-  const st = new State(tree, env, out, [{ name: "$", value: data }], 0);
+  const st = new State(tree, env, out, budget, [{ name: "$", value: data }], 0);
   if (tree.root === null) {
     throw new ExecError(
       `template: ${tree.name}: ${quote(tree.name)} is an incomplete or empty template`,
@@ -719,10 +785,13 @@ export function execute(tree: Tree, env: ExecEnv, data: unknown): string {
     );
   }
   try {
-    st.walk(data, tree.root);
+    withBudget(budget, () => st.walk(data, tree.root!));
   } catch (e) {
     if (e instanceof RangeError && /call stack/.test(e.message)) {
       throw new ExecError(`template: ${tree.name}: exceeded maximum template depth`, tree.name);
+    }
+    if (e instanceof BudgetExceeded) {
+      throw new ExecError(`template: ${tree.name}: ${e.message}`, tree.name);
     }
     throw e;
   }

@@ -1,4 +1,5 @@
 // Go's fmt package over the value model: Sprintf, Sprint, Sprintln.
+import { chargeSteps } from "./budget.ts";
 import { canBackquote, formatFloat, quote, quoteRune } from "./strconv.ts";
 import { formatTime } from "./timefmt.ts";
 import {
@@ -524,6 +525,7 @@ class Printer {
   }
 
   printValue(value: unknown, verb: string, depth: number, arg: unknown): void {
+    chargeSteps(1);
     if (value instanceof Iface) {
       if (value.v === null || value.v === undefined) {
         if (this.f.sharpV) this.buf += "interface {}(nil)";

@@ -14,7 +14,18 @@ export interface FuncDef {
 }
 
 /** An error returned by (or a panic inside) a template function. */
-export class FuncError extends Error {}
+export class FuncError extends Error {
+  /**
+   * The error told without anything taken from an argument or value, when the thrower
+   * can say it so (a limit, a budget). Otherwise the detail is withheld wherever the
+   * error leaves the engine for a condition, an Event or a log (ExecError.safeMessage).
+   */
+  readonly dataFree: string | undefined;
+  constructor(message: string, dataFree?: string) {
+    super(message);
+    this.dataFree = dataFree;
+  }
+}
 
 export type FuncMap = Record<string, FuncDef>;
 

@@ -9,6 +9,7 @@
 // vaultDataFromJSON() below reproduces this; fromJS() does the same for already-parsed data.
 // Labels and annotations are strings copied into map[string]interface{} (nil when absent).
 import { LRUCache } from "lru-cache";
+import { Budget } from "./budget.ts";
 import { builtinFuncs } from "./builtins.ts";
 import { ExecError, execute } from "./exec.ts";
 import type { FuncMap } from "./funcdef.ts";
@@ -19,6 +20,13 @@ import { sprigFuncs } from "./sprig/index.ts";
 import { quote } from "./strconv.ts";
 import { fromJS, type GoMap, GoStruct, nilMap } from "./values.ts";
 
+export {
+  Budget,
+  type BudgetLimits,
+  DEFAULT_BUDGET,
+  MAX_TEMPLATE_MILLIS,
+  MAX_TEMPLATE_STEPS,
+} from "./budget.ts";
 export { ExecError } from "./exec.ts";
 export { ParseError } from "./parse.ts";
 export { sprigFuncs } from "./sprig/index.ts";
@@ -27,9 +35,16 @@ export { fromJS, GoInt, JsonNumber } from "./values.ts";
 /** A template error (parse or execution); the message follows Go's format. */
 export class TemplateError extends Error {
   readonly kind: "parse" | "exec";
-  constructor(message: string, kind: "parse" | "exec") {
+  /**
+   * The message with every detail that may carry data from a value withheld (see
+   * ExecError.safeMessage): what may reach a condition, an Event or a log. A parse
+   * error quotes only the template's own text.
+   */
+  readonly safeMessage: string;
+  constructor(message: string, kind: "parse" | "exec", safeMessage: string = message) {
     super(message);
     this.kind = kind;
+    this.safeMessage = safeMessage;
   }
 }
 
@@ -98,16 +113,20 @@ export class TemplateSet {
     return this.trees.has(name);
   }
 
-  /** Execute template `name` with data (a value of the Go value model). Throws TemplateError. */
-  execute(name: string, data: unknown): string {
+  /**
+   * Execute template `name` with data (a value of the Go value model) within a step and
+   * time budget (src/template/budget.ts): its own, or one shared by several executions.
+   * Throws TemplateError.
+   */
+  execute(name: string, data: unknown, budget: Budget = new Budget()): string {
     const tree = this.trees.get(name);
     if (tree === undefined) {
       throw new TemplateError(`template: no template ${quote(name)} associated with template ""`, "exec");
     }
     try {
-      return execute(tree, { lookup: (n) => this.trees.get(n), funcs: this.funcs }, data);
+      return execute(tree, { lookup: (n) => this.trees.get(n), funcs: this.funcs }, data, budget);
     } catch (e) {
-      if (e instanceof ExecError) throw new TemplateError(e.message, "exec");
+      if (e instanceof ExecError) throw new TemplateError(e.message, "exec", e.safeMessage);
       throw e;
     }
   }

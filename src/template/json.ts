@@ -1,5 +1,6 @@
 // Go encoding/json over the value model: Marshal / MarshalIndent / Encoder(SetEscapeHTML(false))
 // and Unmarshal into interface{} (optionally with UseNumber), with Go's error messages.
+import { chargeSteps } from "./budget.ts";
 import { formatFloat, quote } from "./strconv.ts";
 import { formatTime } from "./timefmt.ts";
 import {
@@ -105,6 +106,7 @@ function encodeFloat(f: number): string {
 const numberRe = /^-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
 
 function encode(v: unknown, escapeHTML: boolean): string {
+  chargeSteps(1);
   if (v instanceof Iface) v = v.v;
   if (v === null || v === undefined) return "null";
   switch (typeof v) {

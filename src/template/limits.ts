@@ -3,17 +3,23 @@
 // otherwise allocate without bound. No template output can be useful beyond
 // what a Kubernetes Secret holds (1 MiB), so that is the bound for the whole
 // output of one execution and for any single value a function produces.
+import { ensureAffordable, STRING_CHARS_PER_STEP } from "./budget.ts";
 import { FuncError } from "./funcdef.ts";
 
 export const MAX_TEMPLATE_OUTPUT_BYTES = 1024 * 1024;
 
-/** Refuses, before allocating, a function result of `n` units (characters or list items) beyond the bound. */
-export function checkResultSize(n: number, what: string): void {
+/**
+ * Refuses, before allocating, a function result of `n` units (characters or list items)
+ * beyond the bound, or more than the execution budget can still pay for.
+ */
+export function checkResultSize(n: number, what: string, unit: "chars" | "items" = "items"): void {
   if (n > MAX_TEMPLATE_OUTPUT_BYTES) {
     throw new FuncError(
       `${what} would produce ${n} items, more than the limit of ${MAX_TEMPLATE_OUTPUT_BYTES}`,
+      `${what} would produce more items than the limit of ${MAX_TEMPLATE_OUTPUT_BYTES}`,
     );
   }
+  ensureAffordable(unit === "chars" ? (n / STRING_CHARS_PER_STEP) | 0 : n);
 }
 
 /** The output of one execution, refusing to grow past the bound. */

@@ -19,6 +19,7 @@
 //   GoFunc               a function value (only reachable through `call`)
 //
 // A nil slice or nil map is an empty Array/Map tagged with GO_NIL.
+import { chargeSteps } from "./budget.ts";
 
 export const GO_TYPE: unique symbol = Symbol("goType");
 export const GO_NIL: unique symbol = Symbol("goNil");
@@ -358,6 +359,7 @@ export function lenOf(v: unknown): number | undefined {
 
 /** reflect.DeepEqual over the value model. */
 export function deepEqual(a: unknown, b: unknown): boolean {
+  chargeSteps(1);
   a = unwrap(a);
   b = unwrap(b);
   if (a === undefined) a = null;

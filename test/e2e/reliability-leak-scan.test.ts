@@ -2,11 +2,14 @@
 // and the database passwords and PKI private keys Vault produces are captured
 // on their way to the operator (a tap in the test's own proxy between the
 // operator and Vault). Failure paths are driven with them: templates that fail
-// on the value (mustToDate, fail, a regular expression made of it), an output over the 1 MiB limit, a
-// KV secret over it, and a destination the API server refuses. Then the
-// operator's log (at debug level), every Event, the metadata and status of
-// every resource, and a metrics scrape are searched for every sentinel and
-// every fragment of 6 or more characters of one.
+// on the value (mustToDate, fail, a regular expression made of it), templates
+// that transform the value before failing on it (base64, hex, split, reversed,
+// upper-cased: issue 22), an output over the 1 MiB limit, a KV secret over it,
+// and a destination the API server refuses. Then the operator's log (at debug
+// level), every Event, the metadata and status of every resource, and a
+// metrics scrape are searched for every sentinel and every fragment of 6 or
+// more characters of one, and for every fragment of each transformed form
+// that carries as much of the value (8 base64 characters, 12 hex digits...).
 import assert from "node:assert/strict";
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -37,17 +40,31 @@ function pemBody(pem: string): string[] {
     .filter((l) => l && !l.startsWith("-----"));
 }
 
-/** The fragments of `value` (of FRAGMENT characters) that occur in `corpus`. */
-function fragmentsIn(value: string, corpus: string): string[] {
+/** The fragments of `value` (of `length` characters) that occur in `corpus`. */
+function fragmentsIn(value: string, corpus: string, length = FRAGMENT): string[] {
   const found: string[] = [];
-  for (let i = 0; i + FRAGMENT <= value.length; i++) {
-    const f = value.slice(i, i + FRAGMENT);
+  for (let i = 0; i + length <= value.length; i++) {
+    const f = value.slice(i, i + length);
     if (corpus.includes(f)) found.push(f);
   }
   return found;
 }
 
 const template = (text: string) => ({ transformation: { templates: { out: { text } } } });
+
+/**
+ * The forms a template can turn a value into before failing on it, each with the
+ * fragment length that carries FRAGMENT characters of the value (so that a hex
+ * digit run of a resource UID is not taken for a leak). `whole` forms only make
+ * sense of a whole value (base64 depends on the alignment).
+ */
+const transforms: { name: string; of: (v: string) => string; length: number; whole?: boolean }[] = [
+  { name: "base64", of: (v) => Buffer.from(v).toString("base64"), length: 8, whole: true },
+  { name: "hex", of: (v) => Buffer.from(v).toString("hex"), length: 2 * FRAGMENT },
+  { name: "split", of: (v) => v.split("").join(" "), length: 2 * FRAGMENT - 1 },
+  { name: "reversed", of: (v) => v.split("").reverse().join(""), length: FRAGMENT },
+  { name: "upper-cased", of: (v) => v.toUpperCase(), length: FRAGMENT },
+];
 
 function vss(name: string, path: string, destination: Record<string, unknown> = {}) {
   return {
@@ -162,6 +179,19 @@ test("leak scan: no fragment of a secret in the log, Events, status or metrics a
       vss("vss-fail", `${ns}/kv`, template("{{ fail .Secrets.password }}")),
       vss("vss-regex", `${ns}/kv`, template('{{ mustRegexMatch (printf "(%s" .Secrets.password) "x" }}')),
       vss("vss-repeat", `${ns}/kv`, template("{{ repeat 100000 .Secrets.password }}")),
+      vss("vss-b64-fail", `${ns}/kv`, template("{{ .Secrets.password | b64enc | fail }}")),
+      vss("vss-hex-fail", `${ns}/kv`, template('{{ printf "%x" .Secrets.password | fail }}')),
+      vss("vss-split-fail", `${ns}/kv`, template('{{ splitList "" .Secrets.password | join " " | fail }}')),
+      vss(
+        "vss-reversed-fail",
+        `${ns}/kv`,
+        template('{{ splitList "" .Secrets.password | reverse | join "" | fail }}'),
+      ),
+      vss(
+        "vss-upper-regex",
+        `${ns}/kv`,
+        template('{{ mustRegexMatch (printf "(%s" (upper .Secrets.password)) "x" }}'),
+      ),
       vss("vss-oversize", `${ns}/big`),
       vss("vss-refused", `${ns}/kv`, { type: "kubernetes.io/dockerconfigjson" }),
     ],
@@ -184,6 +214,15 @@ test("leak scan: no fragment of a secret in the log, Events, status or metrics a
           ...template('{{ mustRegexMatch (printf "(%s" .Secrets.password) "x" }}'),
         },
       }),
+      vds("vds-b64-fail", {
+        path: `creds/${role}`,
+        revoke: true,
+        destination: {
+          name: "vds-b64-fail",
+          create: true,
+          ...template("{{ .Secrets.password | b64enc | fail }}"),
+        },
+      }),
       vds("vds-fail", {
         path: `creds/${role}`,
         revoke: true,
@@ -198,6 +237,7 @@ test("leak scan: no fragment of a secret in the log, Events, status or metrics a
       pki("pki-todate", template('{{ mustToDate "2006" .Secrets.private_key }}')),
       pki("pki-regex", template('{{ mustRegexMatch (printf "(%s" .Secrets.private_key) "x" }}')),
       pki("pki-fail", template("{{ fail .Secrets.private_key }}")),
+      pki("pki-upper-fail", template("{{ upper .Secrets.private_key | fail }}")),
     ],
   };
   const healthy = {
@@ -234,7 +274,11 @@ test("leak scan: no fragment of a secret in the log, Events, status or metrics a
   // Some more rounds of retries of the failures, logged each time.
   await new Promise((r) => setTimeout(r, 5000));
 
-  const sentinels = [...Object.values(kv), ...produced.password, ...produced.privateKey.flatMap(pemBody)];
+  const wholeValues = [...Object.values(kv), ...produced.password];
+  const sentinels = [...wholeValues, ...produced.privateKey.flatMap(pemBody)];
+  const transformed = transforms.flatMap((tf) =>
+    (tf.whole ? wholeValues : sentinels).map((v) => ({ form: tf.name, value: tf.of(v), length: tf.length })),
+  );
   t.diagnostic(
     `sentinels: ${Object.keys(kv).length} planted in KV, ${produced.password.length} database passwords and ` +
       `${produced.privateKey.length} private keys as Vault produced them`,
@@ -255,7 +299,7 @@ test("leak scan: no fragment of a secret in the log, Events, status or metrics a
     metrics: await scrapeMetrics(() => log),
   };
   // The corpora hold what the failures said (so the scan looked where the leaks would be).
-  for (const name of ["vss-todate", "vss-regex", "vds-regex", "pki-fail"]) {
+  for (const name of ["vss-todate", "vss-regex", "vss-b64-fail", "vss-split-fail", "vds-regex", "pki-fail"]) {
     assert.ok(corpora.log.includes(name), `the log has ${name}'s failure`);
     assert.ok(corpora.events.includes(name), `an Event is about ${name}`);
   }
@@ -271,12 +315,18 @@ test("leak scan: no fragment of a secret in the log, Events, status or metrics a
       if (found.length > 0)
         leaks.push(`${where}: ${found.length} fragment(s) of a sentinel, e.g. ${found[0]}`);
     }
+    for (const { form, value, length } of transformed) {
+      const found = fragmentsIn(value, corpus, length);
+      if (found.length > 0)
+        leaks.push(`${where}: ${found.length} fragment(s) of a sentinel ${form}, e.g. ${found[0]}`);
+    }
   }
   const bytes = Object.values(corpora).reduce((n, c) => n + c.length, 0);
   t.diagnostic(
     `scanned ${bytes} characters (log ${corpora.log.length}, Events ${corpora.events.length}, ` +
       `resources ${corpora.resources.length}, metrics ${corpora.metrics.length}) for ${sentinels.length} sentinel strings ` +
-      `and every ${FRAGMENT}-character fragment of them: ${leaks.length} fragments leaked`,
+      `and every ${FRAGMENT}-character fragment of them, and ${transformed.length} transformed forms ` +
+      `(${transforms.map((tf) => tf.name).join(", ")}): ${leaks.length} fragments leaked`,
   );
   assert.deepEqual(leaks, [], "no fragment of a secret anywhere");
 

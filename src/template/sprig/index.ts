@@ -1,6 +1,7 @@
 // The sprig v3.3.0 functions that VSO allows (vso-compat.md section 2.5), with Go signatures.
 import { createHash, createPrivateKey, randomInt, X509Certificate } from "node:crypto";
 import bcryptjs from "bcryptjs";
+import { chargeSteps } from "../budget.ts";
 import { formatValue, sprintf } from "../fmt.ts";
 import { def, FuncError, type FuncMap } from "../funcdef.ts";
 import { JsonError, marshal, marshalIndent, marshalNoEscape, unmarshal } from "../json.ts";
@@ -203,6 +204,7 @@ function isEmptyValue(v: unknown): boolean {
 }
 
 function mergeMaps(dst: Dict, src: Dict, overwrite: boolean): void {
+  chargeSteps(src.size);
   for (const [key, srcElement] of src) {
     const hasDst = dst.has(key);
     const dstElement = dst.get(key);
@@ -244,6 +246,7 @@ function merge(overwrite: boolean) {
 }
 
 function deepCopy(v: unknown): unknown {
+  chargeSteps(1);
   v = unwrap(v);
   if (Array.isArray(v)) {
     if (isNilContainer(v)) return v;
@@ -572,10 +575,14 @@ function hash(alg: string, s: string): string {
     .digest("hex");
 }
 
+/** A bcrypt hash (cost 10) takes tens of milliseconds: it costs as much as that many ordinary steps. */
+const BCRYPT_STEPS = 50_000;
+
 function bcrypt(input: string): string {
   if (utf8(input).length > 72) {
     return "failed to encrypt string with bcrypt: bcrypt: password length exceeds 72 bytes";
   }
+  chargeSteps(BCRYPT_STEPS);
   const salt = bcryptjs.genSaltSync(10).replace(/^\$2b\$/, "$2a$");
   return bcryptjs.hashSync(input, salt);
 }
@@ -855,7 +862,7 @@ function cat(...vs: unknown[]): string {
 function indent(spaces: GoInt, s: string): string {
   const n = Number(spaces.v);
   if (n < 0) throw new FuncError("strings: negative Repeat count");
-  checkResultSize(s.length + n * s.split("\n").length, "indent");
+  checkResultSize(s.length + n * s.split("\n").length, "indent", "chars");
   const pad = " ".repeat(n);
   return pad + s.split("\n").join("\n" + pad);
 }
@@ -863,7 +870,7 @@ function indent(spaces: GoInt, s: string): string {
 function repeat(count: GoInt, s: string): string {
   const n = Number(count.v);
   if (n < 0) throw new FuncError("strings: negative Repeat count");
-  checkResultSize(n * s.length, "repeat");
+  checkResultSize(n * s.length, "repeat", "chars");
   return s.repeat(n);
 }
 
