@@ -169,6 +169,7 @@ export class FakeKube implements KubeSurface {
   readonly tokenRequests: { namespace: string; name: string; audiences?: string[] }[] = [];
   private readonly objects = new Map<string, { rt: ResourceType; obj: Obj }>();
   private readonly faults: Fault[] = [];
+  private readonly hooks: { match: (c: KubeCall) => boolean; fn: () => void }[] = [];
   private readonly listeners = new Set<(ev: WatchEvent) => void>();
   private readonly types = new Map<string, ResourceType>();
   private revision = 1000;
@@ -207,6 +208,14 @@ export class FakeKube implements KubeSurface {
       message: opts.message ?? "injected by the test",
       times: opts.times ?? 1,
     });
+  }
+
+  /**
+   * Runs `fn` once, just before the next request matching `match` is served: a
+   * concurrent writer (a user, another controller) acting between a read and a write.
+   */
+  before(match: (c: KubeCall) => boolean, fn: () => void): void {
+    this.hooks.push({ match, fn });
   }
 
   /** Counts the recorded calls that match. */
@@ -472,6 +481,8 @@ export class FakeKube implements KubeSurface {
 
   private record(call: KubeCall, method: string, path: string): void {
     this.calls.push(call);
+    const hook = this.hooks.findIndex((x) => x.match(call));
+    if (hook >= 0) this.hooks.splice(hook, 1)[0].fn();
     const f = this.faults.find((x) => x.times > 0 && x.match(call));
     if (!f) return;
     f.times--;
