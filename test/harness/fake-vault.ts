@@ -94,7 +94,7 @@ export class FakeVault {
   readonly leases = new Map<string, FakeLease>();
   readonly certificates = new Map<string, FakeCertificate>();
   /** KV v2 at secret/: path -> versions (1-based, last is current). */
-  readonly kv2 = new Map<string, Record<string, unknown>[]>();
+  readonly kv2 = new Map<string, { data: Record<string, unknown>; createdMs: number }[]>();
   /** KV v1 at kv/. */
   readonly kv1 = new Map<string, Record<string, unknown>>();
   readonly databaseRoles = new Map<string, DatabaseRole>();
@@ -184,7 +184,7 @@ export class FakeVault {
   /** Writes a new KV v2 version at secret/<path>. */
   putKV(path: string, data: Record<string, unknown>): number {
     const versions = this.kv2.get(path) ?? [];
-    versions.push(structuredClone(data));
+    versions.push({ data: structuredClone(data), createdMs: this.now() });
     this.kv2.set(path, versions);
     return versions.length;
   }
@@ -364,8 +364,8 @@ export class FakeVault {
     if (kv2 && method === "GET") {
       const versions = this.kv2.get(kv2[1]);
       const v = query.get("version") ? Number(query.get("version")) : (versions?.length ?? 0);
-      const data = versions?.[v - 1];
-      if (!data) return [404, { errors: [] }];
+      const version = versions?.[v - 1];
+      if (!version) return [404, { errors: [] }];
       return [
         200,
         {
@@ -374,9 +374,9 @@ export class FakeVault {
           renewable: false,
           lease_duration: 0,
           data: {
-            data,
+            data: version.data,
             metadata: {
-              created_time: new Date(now).toISOString(),
+              created_time: new Date(version.createdMs).toISOString(),
               custom_metadata: null,
               deletion_time: "",
               destroyed: false,
