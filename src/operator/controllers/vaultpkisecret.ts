@@ -181,7 +181,7 @@ export class VaultPKISecretReconciler {
       );
       await this.engine.commit(run);
     }
-    const delay = renewalDelayMs(status.expiration ?? 0, decision.offsetMs);
+    const delay = renewalDelayMs(status.expiration ?? 0, decision.offsetMs, this.now());
     return this.engine.succeeded(run, { requeueAfterMs: this.nextLook(run, delay) });
   }
 
@@ -304,7 +304,9 @@ export class VaultPKISecretReconciler {
           );
           return { requeueAfterMs: backoff() };
         }
-        return { requeueAfterMs: this.nextLook(run, renewalDelayMs(expiration, offset.offsetMs)) };
+        return {
+          requeueAfterMs: this.nextLook(run, renewalDelayMs(expiration, offset.offsetMs, this.now())),
+        };
       },
     });
   }
