@@ -312,6 +312,12 @@ async function start(
       tokenAudiences: cfg.tenantTokenAudiences,
       tokenMaxExpirationSeconds: cfg.tenantTokenMaxExpirationSeconds,
     },
+    tokenInUse: (id) =>
+      [informers.dynamicSecrets, informers.pkiSecrets].some((inf) =>
+        (inf.list() as (KubeObject & { status?: { vaultClientMeta?: { id?: string } } })[]).some(
+          (o) => o.status?.vaultClientMeta?.id === id,
+        ),
+      ),
   });
   undo.push(() => clients.close());
   setTemplateRenderer(renderGoTemplates);

@@ -65,6 +65,7 @@ export class VaultClientFactory {
   private readonly serviceAccountUid: ServiceAccountUid;
   private readonly caCertPath?: CaCertPathPolicy;
   private readonly guards: TenantGuards;
+  private readonly tokenInUse: (tokenId: string) => boolean;
   private readonly ended = new Map<string, EndedRecord>();
   private readonly endedListeners: ((t: EndedToken) => void)[] = [];
   private closing = false;
@@ -82,6 +83,8 @@ export class VaultClientFactory {
       caCertPath?: CaCertPathPolicy;
       /** The cluster admin's guard rails for tenant namespaces. */
       guards?: TenantGuards;
+      /** Whether a resource still records credentials obtained with this token (status.vaultClientMeta.id). */
+      tokenInUse?: (tokenId: string) => boolean;
     },
   ) {
     this.kube = kube;
@@ -92,6 +95,7 @@ export class VaultClientFactory {
     this.log = opts.log;
     this.caCertPath = opts.caCertPath;
     this.guards = opts.guards ?? NO_GUARDS;
+    this.tokenInUse = opts.tokenInUse ?? (() => true);
     this.cache = new LRUCache<string, VaultClient>({
       max: Math.max(1, opts.size),
       dispose: (client, _key, reason) => {
@@ -136,7 +140,7 @@ export class VaultClientFactory {
   private retire(client: VaultClient): void {
     client.close();
     if (this.closing) return;
-    if (!client.holdsCredentials) {
+    if (!client.holdsCredentials || !this.tokenInUse(client.id)) {
       void client.revokeSelf();
       return;
     }

@@ -51,8 +51,10 @@ describe("dynamic secrets against PostgreSQL", { concurrency: true }, () => {
     await new Promise((r) => op.once("exit", r));
     await new Promise((r) => setTimeout(r, 1000));
     op = spawnOperator(env, ns);
-    // The first renewal falls due at 50-60 % of the 30 s lease after issue; the new process must do it
-    // (30 s leaves room for a slow restart on a loaded machine: starting took up to 19 s at load 20).
+    // The restarted process holds a new token, so the lease hangs on a token it cannot renew: it renews
+    // the lease at once to see it alive (issue 18), and would replace it before that token can end
+    // (within a quarter of the 1 h token TTL; later than this test looks). The renewal must come before
+    // the lease expires (30 s leaves room for a slow restart on a loaded machine).
     const renewed = await eventually(
       "a renewal by the restarted operator",
       async () => {
@@ -63,9 +65,11 @@ describe("dynamic secrets against PostgreSQL", { concurrency: true }, () => {
       100,
     );
     const lag = (renewed.lastRenewalTime as number) - issued;
-    t.diagnostic(`first renewal ${lag}s after issue (due at 15-18s; the lease expires at 30s)`);
-    // Not early, and before the lease expired (a late restart under load may delay it, never past expiry).
-    assert.ok(lag >= 14 && lag < 30, `renewed ${lag}s after issue`);
+    t.diagnostic(
+      `first renewal ${lag}s after issue (the restart's liveness check; the lease expires at 30s)`,
+    );
+    // Before the lease expired (a late restart under load may delay it, never past expiry).
+    assert.ok(lag < 30, `renewed ${lag}s after issue`);
     const now = decoded(await env.kube.get(CORE.secrets, ns, "creds"));
     assert.equal(now.username, first.username, "no new credentials after the restart");
     assert.equal(await restartStamp(env, ns), undefined, "no workload restart after the operator restart");

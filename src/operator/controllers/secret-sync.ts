@@ -32,6 +32,7 @@ import {
 import type { Condition } from "../../runtime/conditions.ts";
 import type { ReconcileContext, ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
+import { setClampedTimeout } from "../../util/timers.ts";
 import type { VaultClient } from "../../vault/client.ts";
 import { configErrorRequeue } from "../backoff.ts";
 import {
@@ -623,15 +624,28 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     return undefined;
   }
 
-  /** The resource is gone: a retired token that nothing else obtained credentials with is revoked. */
-  private releaseTokenIfUnused(run: SyncRun<O, S>): void {
+  /**
+   * The resource is gone: a retired token that nothing else obtained
+   * credentials with is revoked. Resources still finalizing with the same
+   * token (a namespace deleted whole) revoke theirs first: the check is
+   * repeated while one of them holds its finalizer, up to half a minute.
+   */
+  private releaseTokenIfUnused(run: SyncRun<O, S>, attempt = 0): void {
     const id = (run.status as { vaultClientMeta?: { id?: string } }).vaultClientMeta?.id;
     if (!id) return;
     const { informers } = this.ctx;
     type WithMeta = KubeObject & { status?: { vaultClientMeta?: { id?: string } } };
     const others = [...informers.dynamicSecrets.list(), ...informers.pkiSecrets.list()] as WithMeta[];
-    const used = others.some((o) => o.metadata.uid !== run.owner.uid && o.status?.vaultClientMeta?.id === id);
-    if (!used) void this.ctx.clients.releaseRetired(id);
+    const users = others.filter(
+      (o) => o.metadata.uid !== run.owner.uid && o.status?.vaultClientMeta?.id === id,
+    );
+    if (users.length === 0) {
+      void this.ctx.clients.releaseRetired(id);
+      return;
+    }
+    if (attempt < 15 && users.every((o) => o.metadata.deletionTimestamp)) {
+      setClampedTimeout(() => this.releaseTokenIfUnused(run, attempt + 1), 2_000);
+    }
   }
 
   /**
