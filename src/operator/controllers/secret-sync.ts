@@ -13,7 +13,7 @@
 // - a credential is recorded in status.pendingRevocations ("Issued") before
 //   any later step can fail; if a later step fails it is revoked at once
 //   ("Unused") and the same inputs get no new one, not even after a restart
-//   (issue-hold.ts: the hold is a status condition);
+//   (issue-hold.ts: the hold is a status field, status.issueHold);
 // - the status is committed only after the step it records succeeded.
 // The kind supplies the small part: what to fetch, what it decides, what it
 // records. Failures of any step end in one place (`failed`): a condition and
@@ -390,13 +390,13 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
       const hold =
         inputs !== undefined && (cls === "config" || (err instanceof KubeApiError && err.status === 422));
       // The hold goes into the status with the revocation, so a restart honours it too.
-      if (hold) run.status.conditions = holdIssue(run.status.conditions, inputs, err, run.generation);
+      if (hold) holdIssue(run.status, inputs, err, run.generation);
       if (fetched.credential) await this.discard(run, fetched.credential);
       if (hold)
         await this.commit(run).catch((e) => run.log.warn({ err: errorMessage(e) }, "status update failed"));
       throw err;
     }
-    run.status.conditions = releaseHold(run.status.conditions);
+    releaseHold(run.status);
 
     const { status } = run;
     if (fetched.credential)
@@ -436,10 +436,10 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     await checkDestinationWritable(this.ctx.kube, run.owner, dest, existing, shapeAccepted);
     const transformation = checkTransformation(this.ctx, run.obj, dest.transformation);
     const inputs = issueInputs([run.generation, run.metaHash, transformation]);
-    const held = heldIssue(run.status.conditions, inputs);
+    const held = heldIssue(run.status, inputs);
     if (held) throw held;
     // Changed inputs lift a hold (committed with the next status write).
-    run.status.conditions = releaseHold(run.status.conditions);
+    releaseHold(run.status);
     return inputs;
   }
 
