@@ -33,7 +33,6 @@ import type { Condition } from "../../runtime/conditions.ts";
 import type { ReconcileContext, ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import type { VaultClient } from "../../vault/client.ts";
-import { configErrorRequeue } from "../backoff.ts";
 import {
   ensureFinalizer,
   errorMessage,
@@ -276,7 +275,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     this.statuses.forget(k);
     this.lastSeenRV.delete(k);
     this.metaSeen.delete(k);
-    this.ctx.backoff.reset(k);
+    this.ctx.backoff.reset(this.kind.controller, k);
     this.kind.forget?.(k);
   }
 
@@ -297,7 +296,8 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     result: ReconcileResult | undefined,
     opts: { resetBackoff: boolean } = { resetBackoff: true },
   ): ReconcileResult | undefined {
-    if (opts.resetBackoff) this.ctx.backoff.reset(run.key);
+    if (opts.resetBackoff) this.ctx.backoff.reset(this.kind.controller, run.key);
+    else this.ctx.backoff.clearConfig(this.kind.controller, run.key);
     this.metaSeen.set(run.key, run.metaHash);
     this.ctx.metrics.resourceStatus.set(
       { controller: this.kind.controller, name: run.owner.name, namespace: run.owner.namespace },
@@ -417,7 +417,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     let backingOff = false;
     const result = d.schedule(status, () => {
       backingOff = true;
-      return ctx.backoff.next(run.key);
+      return ctx.backoff.next(this.kind.controller, run.key);
     });
     return this.succeeded(run, result, { resetBackoff: !backingOff });
   }
@@ -602,7 +602,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
         const hopeless = kind.errorClass(failure) === "config" || permanentRefusal(failure);
         if (!hopeless && waited < (creds.giveUpOnDeleteAfterMs ?? Number.POSITIVE_INFINITY)) {
           run.log.info({ err: errorMessage(failure) }, "revocation on delete failed; will retry");
-          return { requeueAfterMs: ctx.backoff.next(run.key) };
+          return { requeueAfterMs: ctx.backoff.next(kind.controller, run.key) };
         }
         const left = (run.status.pendingRevocations ?? []).map((e) => e.id).join(", ");
         ctx
@@ -657,10 +657,9 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     );
     run.log.error({ reason, error: message }, "sync failed");
     if (cls === "config") {
-      return {
-        failure: "configuration",
-        requeueAfterMs: this.nextLook(run, this.now() + configErrorRequeue()),
-      };
+      // Rechecked later each time while the inputs stay the same (backoff.ts, CONFIG_RECHECK).
+      const recheck = ctx.backoff.configError(kind.controller, run.key, `${run.generation} ${run.metaHash}`);
+      return { failure: "configuration", requeueAfterMs: this.nextLook(run, this.now() + recheck) };
     }
     return { failure: "transient", requeueAfterMs: this.nextLook(run, undefined) };
   }
