@@ -582,6 +582,8 @@ export interface VaultDynamicSecretStatus {
   vaultClientMeta?: VaultClientMeta;
   /** Credentials this resource obtained that are not current and still to be revoked. */
   pendingRevocations?: PendingRevocation[];
+  /** Ours, not VSO's: no new credentials are requested from Vault until the resource, its labels and annotations, or its transformation change. The IssueHold condition says the same for humans. */
+  issueHold?: IssueHold;
   /** Conditions, at most one per type. */
   conditions?: Condition[];
 }
@@ -618,6 +620,18 @@ export interface PendingRevocation {
   reason: "Issued" | "Unused" | "Replaced";
   /** Unix time from which it is revoked. */
   revokeAfter: number;
+}
+
+/** Ours, not VSO's: no new credentials are requested from Vault until the resource, its labels and annotations, or its transformation change. The IssueHold condition says the same for humans. */
+export interface IssueHold {
+  /** Digest of the inputs that failed (generation, labels and annotations, transformation); a change of any lifts the hold. */
+  digest: string;
+  /** Why the credentials issued for those inputs could not be delivered. */
+  reason: string;
+  /** The spec field the failure is about, when known. */
+  field?: string;
+  /** When the hold was set (RFC 3339). */
+  since: string;
 }
 
 /** VaultPKISecret issues a certificate from a Vault PKI secrets engine into a Kubernetes Secret. */
@@ -702,6 +716,8 @@ export interface VaultPKISecretStatus {
   vaultClientMeta?: VaultClientMeta;
   /** Credentials this resource obtained that are not current and still to be revoked. */
   pendingRevocations?: PendingRevocation[];
+  /** Ours, not VSO's: no new credentials are requested from Vault until the resource, its labels and annotations, or its transformation change. The IssueHold condition says the same for humans. */
+  issueHold?: IssueHold;
   /** Conditions, at most one per type. */
   conditions?: Condition[];
 }

@@ -1,10 +1,10 @@
 // What every reconciler gets: clients, caches, configuration, event recorders,
 // metrics; plus helpers for status writes and finalizers.
-import { isDeepStrictEqual } from "node:util";
 import type { Logger } from "pino";
 import type { VaultAuth, VaultAuthGlobal, VaultConnection } from "../api/index.ts";
 import { isNotFound, type KubeClient, type KubeObject, type ResourceType } from "../kube/client.ts";
 import { EventRecorder } from "../runtime/events.ts";
+import { mergePatch } from "../runtime/merge-patch.ts";
 import type { MultiInformer } from "../runtime/multi-informer.ts";
 import type { VaultClientFactory } from "../vault/client-factory.ts";
 import type { BackoffRegistry } from "./backoff.ts";
@@ -52,10 +52,14 @@ export function makeRecorders(kube: KubeClient, log: Logger): (component: string
 }
 
 /**
- * Writes status through the status subresource, only when it differs from
- * `obj.status`. Returns the resourceVersion the write produced, or undefined
- * when nothing was written (no change, or the object is gone). `obj` (often a
- * cached object) is left as it is.
+ * Writes status through the status subresource as a computed patch (Flux's
+ * runtime/patch manner): the JSON merge patch from `obj.status`, the status
+ * as read (or as we last wrote it), to `status`, the status computed. Changed
+ * and added fields are set, fields the computation dropped are deleted (null),
+ * arrays such as conditions are replaced whole, and nothing is sent when
+ * nothing changed. Returns the resourceVersion the write produced, or
+ * undefined when nothing was written (no change, or the object is gone).
+ * `obj` (often a cached object) is left as it is.
  */
 export async function updateStatus(
   kube: KubeClient,
@@ -63,23 +67,23 @@ export async function updateStatus(
   obj: KubeObject & { status?: unknown },
   status: unknown,
 ): Promise<string | undefined> {
-  if (isDeepStrictEqual(obj.status, status)) return undefined;
+  const patch = statusPatch(obj.status, status);
+  if (patch === undefined) return undefined;
   try {
-    const written = await kube.patch(
-      rt,
-      obj.metadata.namespace,
-      obj.metadata.name ?? "",
-      { status },
-      "merge",
-      {
-        subresource: "status",
-      },
-    );
+    const written = await kube.patch(rt, obj.metadata.namespace, obj.metadata.name ?? "", patch, "merge", {
+      subresource: "status",
+    });
     return written.metadata.resourceVersion ?? "";
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;
   }
+}
+
+/** The body of a status write from `before` to `after` (a merge patch), or undefined when nothing changed. */
+export function statusPatch(before: unknown, after: unknown): { status: unknown } | undefined {
+  const d = mergePatch(before ?? {}, after ?? {});
+  return d === undefined ? undefined : { status: d };
 }
 
 /**

@@ -440,6 +440,12 @@ describe("credential leaks: VaultDynamicSecret", { concurrency: true }, () => {
       30_000,
     );
     await eventually("the lease revoked", async () => (await revokeEvents(env, ns, "exec")) === 1, 30_000);
+    // The hold is a typed status field of ours; the condition only tells humans.
+    const hold = (await getStatus(env, "VaultDynamicSecret", ns, "exec")).issueHold as
+      | { digest?: string; reason?: string; since?: string }
+      | undefined;
+    assert.match(hold?.digest ?? "", /^[\w-]{43}$/);
+    assert.match(hold?.reason ?? "", /template error/);
     op.kill("SIGKILL");
     await new Promise((r) => op.once("exit", r));
     op = spawnOperator(env, ns);
@@ -454,6 +460,11 @@ describe("credential leaks: VaultDynamicSecret", { concurrency: true }, () => {
     const revoked = await revokeEvents(env, ns, "exec");
     t.diagnostic(`leases issued and revoked across the restart: ${revoked}`);
     assert.equal(revoked, 1, "no second lease after the restart");
+    assert.deepEqual(
+      (await getStatus(env, "VaultDynamicSecret", ns, "exec")).issueHold,
+      hold,
+      "the restarted operator kept the same hold",
+    );
     assert.equal(await leaseCount(env, role), 0);
     await env.kube.delete(VSO.VaultDynamicSecret, ns, "exec");
   });

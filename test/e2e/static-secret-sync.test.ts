@@ -70,6 +70,29 @@ test("kv-v2: sync, pinned version, update within refreshAfter", async (t) => {
   assert.match(String(st.secretMAC), /^[A-Za-z0-9+/]{43}=$/);
 });
 
+test("a status field the operator drops leaves the server: secretMAC once hmacSecretData is false", async (t) => {
+  const { env, ns } = await setup(t);
+  await kvPut(env, `${ns}/mac`, { k: "v" });
+  await vss(env, ns, "mac", { path: `${ns}/mac`, destination: { name: "mac", create: true } });
+  await waitForSecret(env, ns, "mac");
+  await eventually(
+    "secretMAC written",
+    async () => typeof (await getStatus(env, "VaultStaticSecret", ns, "mac")).secretMAC === "string",
+    10_000,
+  );
+  await env.kube.patch(VSO.VaultStaticSecret, ns, "mac", { spec: { hmacSecretData: false } }, "merge");
+  // The status is patched with the difference: the MAC the operator no longer keeps is deleted (null).
+  await eventually(
+    "status of generation 2 without secretMAC",
+    async () => {
+      const st = await getStatus(env, "VaultStaticSecret", ns, "mac");
+      return st.lastGeneration === 2 && !("secretMAC" in st);
+    },
+    10_000,
+  );
+  assert.equal(decoded(await env.kube.get(CORE.secrets, ns, "mac")).k, "v", "the data is still synced");
+});
+
 test("kv-v1 mount", async (t) => {
   const { env, ns } = await setup(t);
   await env.vault

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { KubeObject } from "../../src/kube/client.ts";
+import { BackoffRegistry } from "../../src/operator/backoff.ts";
 import type { OperatorContext } from "../../src/operator/context.ts";
 import { watchOwnKind, watchSecretKindDependencies } from "../../src/operator/controllers/setup.ts";
 import type { Controller } from "../../src/runtime/controller.ts";
@@ -33,6 +34,7 @@ function fakeInformer(items: KubeObject[] = []) {
 function fakeController() {
   const keys: string[] = [];
   const c = {
+    name: "vaultstaticsecret",
     enqueue: (k: string) => keys.push(k),
     enqueueAfter: (k: string) => keys.push(k),
   };
@@ -98,8 +100,16 @@ test("watchSecretKindDependencies: transformation users, failing resources, owne
   };
   const { c, keys } = fakeController();
   const seen: [string, boolean][] = [];
+  const backoff = new BackoffRegistry({}, { random: () => 0 });
+  /** Whether a configuration failure of `key` now would be rechecked as the first of a streak. */
+  const freshStreak = (key: string) => {
+    const fresh = backoff.configError("vaultstaticsecret", key, "1") === 4500;
+    backoff.configError("vaultstaticsecret", key, "1");
+    return fresh;
+  };
+  for (const k of ["ns/user", "ns/failing", "ns/never-synced"]) freshStreak(k);
   watchSecretKindDependencies(
-    { informers: deps } as unknown as OperatorContext,
+    { informers: deps, backoff } as unknown as OperatorContext,
     own as unknown as MultiInformer<KubeObject>,
     c,
     (s, deleted) => {
@@ -111,6 +121,8 @@ test("watchSecretKindDependencies: transformation users, failing resources, owne
 
   deps.secretTransformations.fire("update", obj("st"), obj("st", { generation: 2 }));
   assert.deepEqual(take(), ["ns/user"], "only the resource referencing ns/st");
+  assert.ok(freshStreak("ns/user"), "a changed transformation starts the configuration recheck over");
+  assert.ok(!freshStreak("ns/failing"), "a resource not using it keeps its streak");
 
   for (const inf of [deps.connections, deps.auths, deps.authGlobals]) {
     inf.fire("add", obj("default"));
@@ -119,6 +131,8 @@ test("watchSecretKindDependencies: transformation users, failing resources, owne
       ["ns/failing", "ns/never-synced"],
       "a new dependency re-queues the failing ones",
     );
+    assert.ok(freshStreak("ns/failing"), "and starts their configuration recheck over");
+    assert.ok(!freshStreak("ns/user"), "a synced resource keeps its streak");
     inf.fire("update", obj("default"), obj("default"));
     assert.deepEqual(take(), [], "a status-only change re-queues nothing");
     inf.fire("update", obj("default"), obj("default", { generation: 2 }));

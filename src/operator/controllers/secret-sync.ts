@@ -13,7 +13,7 @@
 // - a credential is recorded in status.pendingRevocations ("Issued") before
 //   any later step can fail; if a later step fails it is revoked at once
 //   ("Unused") and the same inputs get no new one, not even after a restart
-//   (issue-hold.ts: the hold is a status condition);
+//   (issue-hold.ts: the hold is a status field, status.issueHold);
 // - the status is committed only after the step it records succeeded.
 // The kind supplies the small part: what to fetch, what it decides, what it
 // records. Failures of any step end in one place (`failed`): a condition and
@@ -34,7 +34,6 @@ import type { ReconcileContext, ReconcileResult } from "../../runtime/controller
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { setClampedTimeout } from "../../util/timers.ts";
 import type { VaultClient } from "../../vault/client.ts";
-import { configErrorRequeue } from "../backoff.ts";
 import {
   ensureFinalizer,
   errorMessage,
@@ -277,7 +276,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     this.statuses.forget(k);
     this.lastSeenRV.delete(k);
     this.metaSeen.delete(k);
-    this.ctx.backoff.reset(k);
+    this.ctx.backoff.reset(this.kind.controller, k);
     this.kind.forget?.(k);
   }
 
@@ -298,7 +297,8 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     result: ReconcileResult | undefined,
     opts: { resetBackoff: boolean } = { resetBackoff: true },
   ): ReconcileResult | undefined {
-    if (opts.resetBackoff) this.ctx.backoff.reset(run.key);
+    if (opts.resetBackoff) this.ctx.backoff.reset(this.kind.controller, run.key);
+    else this.ctx.backoff.clearConfig(this.kind.controller, run.key);
     this.metaSeen.set(run.key, run.metaHash);
     this.ctx.metrics.resourceStatus.set(
       { controller: this.kind.controller, name: run.owner.name, namespace: run.owner.namespace },
@@ -391,13 +391,13 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
       const hold =
         inputs !== undefined && (cls === "config" || (err instanceof KubeApiError && err.status === 422));
       // The hold goes into the status with the revocation, so a restart honours it too.
-      if (hold) run.status.conditions = holdIssue(run.status.conditions, inputs, err, run.generation);
+      if (hold) holdIssue(run.status, inputs, err, run.generation);
       if (fetched.credential) await this.discard(run, fetched.credential);
       if (hold)
         await this.commit(run).catch((e) => run.log.warn({ err: errorMessage(e) }, "status update failed"));
       throw err;
     }
-    run.status.conditions = releaseHold(run.status.conditions);
+    releaseHold(run.status);
 
     const { status } = run;
     if (fetched.credential)
@@ -418,7 +418,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     let backingOff = false;
     const result = d.schedule(status, () => {
       backingOff = true;
-      return ctx.backoff.next(run.key);
+      return ctx.backoff.next(this.kind.controller, run.key);
     });
     return this.succeeded(run, result, { resetBackoff: !backingOff });
   }
@@ -437,10 +437,10 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     await checkDestinationWritable(this.ctx.kube, run.owner, dest, existing, shapeAccepted);
     const transformation = checkTransformation(this.ctx, run.obj, dest.transformation);
     const inputs = issueInputs([run.generation, run.metaHash, transformation]);
-    const held = heldIssue(run.status.conditions, inputs);
+    const held = heldIssue(run.status, inputs);
     if (held) throw held;
     // Changed inputs lift a hold (committed with the next status write).
-    run.status.conditions = releaseHold(run.status.conditions);
+    releaseHold(run.status);
     return inputs;
   }
 
@@ -603,7 +603,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
         const hopeless = kind.errorClass(failure) === "config" || permanentRefusal(failure);
         if (!hopeless && waited < (creds.giveUpOnDeleteAfterMs ?? Number.POSITIVE_INFINITY)) {
           run.log.info({ err: errorMessage(failure) }, "revocation on delete failed; will retry");
-          return { requeueAfterMs: ctx.backoff.next(run.key) };
+          return { requeueAfterMs: ctx.backoff.next(kind.controller, run.key) };
         }
         const left = (run.status.pendingRevocations ?? []).map((e) => e.id).join(", ");
         ctx
@@ -671,10 +671,9 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     );
     run.log.error({ reason, error: message }, "sync failed");
     if (cls === "config") {
-      return {
-        failure: "configuration",
-        requeueAfterMs: this.nextLook(run, this.now() + configErrorRequeue()),
-      };
+      // Rechecked later each time while the inputs stay the same (backoff.ts, CONFIG_RECHECK).
+      const recheck = ctx.backoff.configError(kind.controller, run.key, `${run.generation} ${run.metaHash}`);
+      return { failure: "configuration", requeueAfterMs: this.nextLook(run, this.now() + recheck) };
     }
     return { failure: "transient", requeueAfterMs: this.nextLook(run, undefined) };
   }

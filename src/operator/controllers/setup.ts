@@ -78,6 +78,8 @@ type SecretResource = KubeObject & {
  *   converge without waiting for a backoff;
  * - an owned Secret edited or deleted out of band re-queues its owner at once
  *   (`ownerOf` says which, and ignores our own writes).
+ * A changed reference also starts the resource's configuration recheck over
+ * (backoff.ts: a failure after it is rechecked soon again, not minutes later).
  */
 export function watchSecretKindDependencies(
   ctx: OperatorContext,
@@ -85,14 +87,19 @@ export function watchSecretKindDependencies(
   c: Controller,
   ownerOf: (secret: KubeObject, deleted: boolean) => string | undefined,
 ): void {
-  const { informers } = ctx;
+  const { informers, backoff } = ctx;
+  const referenceChanged = (key: string, delayMs = 0) => {
+    backoff.clearConfig(c.name, key);
+    if (delayMs > 0) c.enqueueAfter(key, delayMs, "high");
+    else c.enqueue(key);
+  };
   const requeueUsers = (st: KubeObject) => {
     for (const o of informer.list() as SecretResource[]) {
       const refs = o.spec?.destination?.transformation?.transformationRefs ?? [];
       const uses = refs.some(
         (r) => r.name === st.metadata.name && (r.namespace || o.metadata.namespace) === st.metadata.namespace,
       );
-      if (uses) c.enqueueAfter(keyOf(o), Math.random() * 1000, "high");
+      if (uses) referenceChanged(keyOf(o), Math.random() * 1000);
     }
   };
   informers.secretTransformations.on({
@@ -104,7 +111,7 @@ export function watchSecretKindDependencies(
   const requeueFailing = () => {
     for (const o of informer.list() as SecretResource[]) {
       const synced = o.status?.conditions?.find((x) => x.type === "SecretSynced");
-      if (synced?.status !== "True") c.enqueue(keyOf(o));
+      if (synced?.status !== "True") referenceChanged(keyOf(o));
     }
   };
   for (const inf of [

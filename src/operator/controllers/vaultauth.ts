@@ -3,13 +3,12 @@
 // conditions report it. Logins happen per consumer namespace in the client
 // factory, not here.
 import { blake2b } from "@noble/hashes/blake2.js";
-import { ConditionReason, ConditionType, EventReason, Finalizer } from "../../api/index.ts";
+import { ConditionReason, ConditionType, EventReason, Finalizer, type VaultAuth } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { goMarshal } from "../../util/gojson.ts";
-import { configErrorRequeue } from "../backoff.ts";
 import {
   ensureFinalizer,
   errorMessage,
@@ -20,9 +19,10 @@ import {
 import { mergeVaultAuthGlobal, RefError, resolveConnection } from "../refs.ts";
 import { VSO } from "../resources.ts";
 import { healthConditions } from "./common.ts";
-import { keyOf, type Setup, watchOwnKind } from "./setup.ts";
+import { generationChanged, keyOf, type Setup, watchOwnKind } from "./setup.ts";
 
 const KIND = "VaultAuth";
+const CONTROLLER = "vaultauth";
 const SUPPORTED = ["kubernetes", "jwt", "appRole"];
 
 export class VaultAuthReconciler {
@@ -33,8 +33,12 @@ export class VaultAuthReconciler {
 
   async reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined> {
     const { ctx } = this;
+    const k = `${key.namespace}/${key.name}`;
     const auth = ctx.informers.auths.get(key.namespace, key.name);
-    if (!auth) return;
+    if (!auth) {
+      ctx.backoff.reset(CONTROLLER, k);
+      return;
+    }
     const obj = auth as unknown as KubeObject;
     if (auth.metadata.deletionTimestamp) {
       ctx.clients.purgeFor((c) => c.tags.authUid === auth.metadata.uid);
@@ -108,24 +112,41 @@ export class VaultAuthReconciler {
     }
     await ensureFinalizer(ctx.kube, VSO.VaultAuth, obj, Finalizer.VaultAuth).catch(() => {});
     ctx.metrics.resourceStatus.set(
-      { controller: "vaultauth", name: key.name, namespace: key.namespace },
+      { controller: CONTROLLER, name: key.name, namespace: key.namespace },
       valid ? 1 : 0,
     );
-    return valid ? undefined : { requeueAfterMs: configErrorRequeue() };
+    if (valid) {
+      ctx.backoff.reset(CONTROLLER, k);
+      return undefined;
+    }
+    // A VaultConnection or a Secret it names may appear later: rechecked, each time later while the spec stays.
+    return { requeueAfterMs: ctx.backoff.configError(CONTROLLER, k, String(generation)) };
   }
 }
 
-/** The VaultAuth controller: its own objects, and those using a VaultAuthGlobal when one changes. */
+/**
+ * The VaultAuth controller: its own objects, those using a VaultAuthGlobal
+ * when one changes, and the invalid ones when a VaultConnection appears or
+ * changes (a reference changed: their configuration recheck starts over).
+ */
 export const setupVaultAuth: Setup = (mgr) => {
-  const { informers } = mgr.ctx;
+  const { informers, backoff } = mgr.ctx;
   const rec = new VaultAuthReconciler(mgr.ctx);
-  const c = mgr.addController("vaultauth", (k) => rec.reconcile(k));
+  const c = mgr.addController(CONTROLLER, (k) => rec.reconcile(k));
   watchOwnKind(informers.auths as unknown as MultiInformer<KubeObject>, c);
-  informers.authGlobals.on({
-    update: () => {
-      for (const a of informers.auths.list()) {
-        if (a.spec?.vaultAuthGlobalRef) c.enqueue(keyOf(a as unknown as KubeObject));
-      }
-    },
+  const requeue = (which: (a: VaultAuth) => boolean) => {
+    for (const a of informers.auths.list()) {
+      if (!which(a)) continue;
+      const k = keyOf(a as unknown as KubeObject);
+      backoff.clearConfig(CONTROLLER, k);
+      c.enqueue(k);
+    }
+  };
+  informers.authGlobals.on({ update: () => requeue((a) => Boolean(a.spec?.vaultAuthGlobalRef)) });
+  const invalid = (a: VaultAuth) => a.status?.valid === false;
+  informers.connections.on({
+    add: () => requeue(invalid),
+    update: (a, b) =>
+      generationChanged(a as unknown as KubeObject, b as unknown as KubeObject) && requeue(invalid),
   });
 };

@@ -7,7 +7,6 @@ import { boolStatus, setCondition } from "../../runtime/conditions.ts";
 import type { ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { ConnectionConfigError } from "../../vault/connection.ts";
-import { configErrorRequeue } from "../backoff.ts";
 import {
   ensureFinalizer,
   errorMessage,
@@ -20,6 +19,7 @@ import { healthConditions } from "./common.ts";
 import { type Setup, watchOwnKind } from "./setup.ts";
 
 const KIND = "VaultConnection";
+const CONTROLLER = "vaultconnection";
 
 export class VaultConnectionReconciler {
   private readonly ctx: OperatorContext;
@@ -30,7 +30,11 @@ export class VaultConnectionReconciler {
   async reconcile(key: { namespace: string; name: string }): Promise<ReconcileResult | undefined> {
     const { ctx } = this;
     const conn = ctx.informers.connections.get(key.namespace, key.name);
-    if (!conn) return;
+    const k = `${key.namespace}/${key.name}`;
+    if (!conn) {
+      ctx.backoff.reset(CONTROLLER, k);
+      return;
+    }
     const obj = conn as unknown as KubeObject;
     const purge = () => ctx.clients.purgeFor((c) => c.tags.connectionUid === conn.metadata.uid);
     if (conn.metadata.deletionTimestamp) {
@@ -104,16 +108,21 @@ export class VaultConnectionReconciler {
     }
     await ensureFinalizer(ctx.kube, VSO.VaultConnection, obj, Finalizer.VaultConnection).catch(() => {});
     ctx.metrics.resourceStatus.set(
-      { controller: "vaultconnection", name: key.name, namespace: key.namespace },
+      { controller: CONTROLLER, name: key.name, namespace: key.namespace },
       valid ? 1 : 0,
     );
-    return valid ? undefined : { requeueAfterMs: configErrorRequeue() };
+    if (valid) {
+      ctx.backoff.reset(CONTROLLER, k);
+      return undefined;
+    }
+    // Vault unreachable, a CA Secret missing: rechecked, each time later while the spec stays.
+    return { requeueAfterMs: ctx.backoff.configError(CONTROLLER, k, String(generation)) };
   }
 }
 
 /** The VaultConnection controller: its own objects only. */
 export const setupVaultConnection: Setup = (mgr) => {
   const rec = new VaultConnectionReconciler(mgr.ctx);
-  const c = mgr.addController("vaultconnection", (k) => rec.reconcile(k));
+  const c = mgr.addController(CONTROLLER, (k) => rec.reconcile(k));
   watchOwnKind(mgr.ctx.informers.connections as unknown as MultiInformer<KubeObject>, c);
 };

@@ -30,7 +30,6 @@ import type { ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
 import { formatSeconds } from "../../util/duration.ts";
 import type { VaultClient } from "../../vault/client.ts";
-import { configErrorRequeue } from "../backoff.ts";
 import { errorMessage, type OperatorContext } from "../context.ts";
 import {
   interruptedIssue,
@@ -367,7 +366,7 @@ export class VaultPKISecretReconciler {
       }
     } catch (err) {
       run.log.info({ err: errorMessage(err) }, "clearing the destination failed");
-      return { requeueAfterMs: configErrorRequeue() };
+      return { requeueAfterMs: this.ctx.backoff.configError(CONTROLLER, run.key, "clear") };
     }
     return undefined;
   }

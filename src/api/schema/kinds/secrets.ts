@@ -47,6 +47,28 @@ const pendingRevocations = arr(
   "Credentials this resource obtained that are not current and still to be revoked.",
 );
 
+/**
+ * Ours (VSO's statuses have no such field; a VSO CRD prunes it, harmlessly
+ * but for durability: the hold then lasts only while this process keeps its
+ * own last status write): the inputs whose
+ * credentials were issued and then failed for a configuration reason. No new
+ * credentials are requested while the inputs' digest is unchanged.
+ */
+const issueHold = obj(
+  {
+    digest: req(
+      str(
+        "Digest of the inputs that failed (generation, labels and annotations, transformation); a change of any lifts the hold.",
+      ),
+    ),
+    reason: req(str("Why the credentials issued for those inputs could not be delivered.")),
+    field: str("The spec field the failure is about, when known."),
+    since: req(str("When the hold was set (RFC 3339).", { format: "date-time" })),
+  },
+  "Ours, not VSO's: no new credentials are requested from Vault until the resource, its labels and annotations, or its transformation change. The IssueHold condition says the same for humans.",
+  { tsName: "IssueHold" },
+);
+
 export const VaultStaticSecret = defineKind({
   kind: "VaultStaticSecret",
   description: "VaultStaticSecret syncs a KV (v1 or v2) secret from Vault into a Kubernetes Secret.",
@@ -162,6 +184,7 @@ export const VaultDynamicSecret = defineKind({
       secretMAC: str("Base64 HMAC-SHA256 of the last written data (static credentials only)."),
       vaultClientMeta: VaultClientMeta,
       pendingRevocations,
+      issueHold,
       conditions,
     },
     "VaultDynamicSecretStatus is the observed state of the credentials.",
@@ -217,6 +240,7 @@ export const VaultPKISecret = defineKind({
       // whose VaultAuth is gone already can still revoke it with that client's token.
       vaultClientMeta: VaultClientMeta,
       pendingRevocations,
+      issueHold,
       conditions,
     },
     "VaultPKISecretStatus is the observed state of the certificate.",
