@@ -149,6 +149,7 @@ export async function checkLogin(s: Session): Promise<Step[]> {
     }
     s.token = auth.client_token;
     s.policies = auth.policies ?? [];
+    s.tokenMaxLifeS = await tokenMaxLife(s, auth.client_token, auth.lease_duration);
     steps.push(
       pass(
         "vault-login",
@@ -171,6 +172,26 @@ export async function checkLogin(s: Session): Promise<Step[]> {
     );
   }
   return steps;
+}
+
+/**
+ * How long a token of the role can live at most: the doctor renews its own
+ * token for a century and Vault grants what the role's max TTL leaves. A lease
+ * longer than that cannot outlive its token (issue 18). The doctor's token is
+ * revoked at the end anyway.
+ */
+async function tokenMaxLife(s: Session, token: string, ttl: number | undefined): Promise<number | undefined> {
+  try {
+    const r = await s.http!.call<{ auth?: { lease_duration?: number } }>("PUT", "auth/token/renew-self", {
+      token,
+      namespace: s.resolved?.spec.namespace,
+      body: { increment: "876000h" },
+      timeoutMs: s.opts.timeoutMs,
+    });
+    return r.json?.auth?.lease_duration ?? ttl;
+  } catch {
+    return ttl; // not renewable: it ends at its TTL
+  }
 }
 
 /** The doctor's token is revoked when it is done, so it leaves nothing behind in Vault. */

@@ -6,7 +6,7 @@ import { pkiRequestBody } from "../operator/pki/pki.ts";
 import { VaultApiError } from "../vault/http.ts";
 import { mainAccess } from "./access.ts";
 import { mountInfo } from "./mount-info.ts";
-import { fail, pass, type Step, skip } from "./report.ts";
+import { fail, pass, type Step, skip, warn } from "./report.ts";
 import { errText, type Session } from "./session.ts";
 
 async function kvHint(s: Session): Promise<string> {
@@ -147,11 +147,19 @@ async function issueAndRevoke(s: Session): Promise<Step> {
           (revoked = `; certificate ${res.data?.serial_number} NOT revoked (no update on ${revokePath}); it expires in 60s`),
       );
   }
-  return pass(
-    "read",
-    title,
-    `${a.path}: ${keys.length} key(s): ${keys.join(", ")}${res.lease_duration ? `, lease TTL ${res.lease_duration}s${res.renewable ? " (renewable)" : ""}` : ""}${revoked}`,
-  );
+  const what = `${a.path}: ${keys.length} key(s): ${keys.join(", ")}${res.lease_duration ? `, lease TTL ${res.lease_duration}s${res.renewable ? " (renewable)" : ""}` : ""}${revoked}`;
+  const life = s.tokenMaxLifeS;
+  if (res.lease_id && res.lease_duration && life !== undefined && life > 0 && life < res.lease_duration) {
+    const role = s.resolved?.spec[s.resolved.spec.method] as { role?: string } | undefined;
+    return warn(
+      "read",
+      title,
+      `${what}\nbut a token of this role lives at most ${life}s (its max TTL), less than the lease's ${res.lease_duration}s: ` +
+        "a lease dies with its token, so the operator replaces these credentials before each token ends (earlier rotations, each a rollout restart)",
+      `raise token_max_ttl of auth/${s.resolved?.spec.mount ?? "kubernetes"}/role/${role?.role ?? "ROLE"} above ${res.lease_duration}s, or lower the lease TTL`,
+    );
+  }
+  return pass("read", title, what);
 }
 
 export async function checkRead(s: Session): Promise<Step> {

@@ -78,6 +78,8 @@ export interface Session {
   http?: VaultHttp;
   /** The doctor's own token from a real login; only in request headers, revoked at the end. */
   token?: string;
+  /** The most seconds a token of this role can live (its own renewed to the limit), when known. */
+  tokenMaxLifeS?: number;
   policies?: string[];
   /** The Vault namespace of the resource's reads. */
   vaultNamespace?: string;

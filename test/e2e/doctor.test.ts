@@ -21,7 +21,7 @@ import type { DoctorOptions, SecretKind } from "../../src/doctor/session.ts";
 import { CORE } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
 import { dashboardMetricNames } from "../support/dashboard.ts";
-import { spawnOperator } from "../support/db.ts";
+import { dbSetup, spawnOperator, vds } from "../support/db.ts";
 import { eventually, isolatedNamespace, type TestEnv, testEnv } from "../support/env.ts";
 import { kubectl } from "../support/kubectl.ts";
 import { defaultConnectionAndAuth, kvPut, vaultRoleFor, waitForCondition } from "../support/operator.ts";
@@ -589,4 +589,19 @@ test("the healthy walkthrough passes every step; the operator checks; the operat
       assert.deepEqual(missing, [], `queried but not exported: ${missing.join(", ")}`);
     },
   );
+});
+
+test("vso doctor --issue warns when the role's token max TTL is shorter than the lease (issue 18)", async (t) => {
+  const env = await testEnv();
+  const ns = await isolatedNamespace(t, env, "doc-maxttl");
+  const { role } = await dbSetup(env, ns, "10m", "1h", { tokenTtl: "20s", tokenMaxTtl: "60s" });
+  await env.kube.create(VSO.VaultDynamicSecret, ns, vds("db", { path: `creds/${role}`, revoke: true }));
+  const r = await doctorResource(options(env, ns, { issue: true }), "VaultDynamicSecret", ns, "db");
+  const read = r.steps.find((s) => s.id === "read");
+  assert.equal(read?.status, "warn", show(r));
+  assert.match(
+    read?.detail ?? "",
+    /a token of this role lives at most \d+s \(its max TTL\), less than the lease's 600s/,
+  );
+  assert.match(read?.fix ?? "", /raise token_max_ttl of auth\/kubernetes\/role\//);
 });

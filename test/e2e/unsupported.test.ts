@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { VSO } from "../../src/operator/resources.ts";
-import { isolatedNamespace, testEnv } from "../support/env.ts";
+import { eventually, isolatedNamespace, testEnv } from "../support/env.ts";
 import { eventsFor, startOperator, waitForCondition } from "../support/operator.ts";
 
 const API = "secrets.hashicorp.com/v1beta1";
@@ -50,10 +50,9 @@ test("HCP and CSI kinds, and aws/gcp auth, are reported as unsupported", async (
     const c = await waitForCondition(env, kind, ns, name, "Ready", "False");
     assert.equal(c.reason, "Unsupported");
     assert.match(c.message, new RegExp(`${kind} is not supported by this build`));
-    const events = await eventsFor(env, ns, name);
-    assert.ok(
-      events.some((e) => e.type === "Warning" && e.reason === "Unsupported"),
-      `${kind} event`,
+    // The Event is posted after the status write that the condition comes with.
+    await eventually(`${kind} event`, async () =>
+      (await eventsFor(env, ns, name)).some((e) => e.type === "Warning" && e.reason === "Unsupported"),
     );
   }
   const a = await waitForCondition(env, "VaultAuth", ns, "aws", "Healthy", "False");
