@@ -25,6 +25,7 @@ import {
   waitForCondition,
   waitForSecret,
 } from "../support/operator.ts";
+import { pkiMountWithRole, pkiPolicyLines } from "../support/pki.ts";
 
 interface ProbeSummary {
   attempts: number;
@@ -265,30 +266,10 @@ async function pkiFor(
   policy: string,
   extra: string[],
 ): Promise<string> {
-  const mount = `pki-${ns}`;
-  const root = { token: env.rootToken };
-  await env.vault.call("POST", `sys/mounts/${mount}`, {
-    ...root,
-    body: { type: "pki", config: { max_lease_ttl: "24h" } },
-  });
-  t.after(() => env.vault.call("DELETE", `sys/mounts/${mount}`, root).catch(() => {}));
-  await env.vault.call("POST", `${mount}/root/generate/internal`, {
-    ...root,
-    body: { common_name: ns, ttl: "24h" },
-  });
-  await env.vault.call("POST", `${mount}/roles/web`, {
-    ...root,
-    body: { allow_any_name: true, max_ttl: "1h" },
-  });
+  const mount = await pkiMountWithRole(t, env, ns);
   await env.vault.call("PUT", `sys/policies/acl/${policy}`, {
-    ...root,
-    body: {
-      policy: [
-        ...extra,
-        `path "${mount}/issue/web" { capabilities = ["update"] }`,
-        `path "${mount}/revoke" { capabilities = ["update"] }`,
-      ].join("\n"),
-    },
+    token: env.rootToken,
+    body: { policy: [...extra, ...pkiPolicyLines(mount)].join("\n") },
   });
   return mount;
 }

@@ -25,30 +25,12 @@ import {
   waitForCondition,
   waitForSecret,
 } from "../support/operator.ts";
+import { pkiMountWithRole, pkiPolicyLines } from "../support/pki.ts";
 
-/** A PKI mount of the test's own, with a root issuer and a role `web`; returns the mount. */
+/** A PKI mount of the test's own (role `web`), usable by the namespace's default VaultAuth; returns the mount. */
 async function pkiMount(t: TestContext, env: TestEnv, ns: string): Promise<string> {
-  const mount = `pki-${ns}`;
-  const root = { token: env.rootToken };
-  await env.vault.call("POST", `sys/mounts/${mount}`, {
-    ...root,
-    body: { type: "pki", config: { max_lease_ttl: "24h" } },
-  });
-  t.after(() => env.vault.call("DELETE", `sys/mounts/${mount}`, root).catch(() => {}));
-  await env.vault.call("POST", `${mount}/root/generate/internal`, {
-    ...root,
-    body: { common_name: `${ns} root`, ttl: "24h" },
-  });
-  await env.vault.call("POST", `${mount}/roles/web`, {
-    ...root,
-    body: { allow_any_name: true, max_ttl: "1h" },
-  });
-  const role = await vaultRoleFor(
-    env,
-    ns,
-    "app",
-    `path "${mount}/issue/web" { capabilities = ["update"] }\npath "${mount}/revoke" { capabilities = ["update"] }`,
-  );
+  const mount = await pkiMountWithRole(t, env, ns);
+  const role = await vaultRoleFor(env, ns, "app", pkiPolicyLines(mount).join("\n"));
   await defaultConnectionAndAuth(env, ns, role);
   return mount;
 }
