@@ -6,6 +6,7 @@
 // client-node's generic object API (discovery on every new kind, json-patch
 // by default) does not give cleanly.
 import { Agent, type Dispatcher, request } from "undici";
+import { withReconcileSignal } from "../util/reconcile-scope.ts";
 import { setClampedTimeout } from "../util/timers.ts";
 import { type KubeConnection, loadConnection } from "./kubeconfig.ts";
 import { TokenBucket } from "./token-bucket.ts";
@@ -219,14 +220,16 @@ export class KubeClient {
     },
     consume: (res: Dispatcher.ResponseData<unknown>) => Promise<T>,
   ): Promise<T> {
-    await this.limiter?.take(options.signal);
+    // A request sent from a reconcile also ends at that reconcile's deadline.
+    const signal = withReconcileSignal(options.signal);
+    await this.limiter?.take(signal);
     this.requests++;
     const agent = this.agent;
     try {
-      const res = await request(url, { ...options, dispatcher: agent });
+      const res = await request(url, { ...options, signal, dispatcher: agent });
       return await consume(res);
     } catch (err) {
-      if (!options.signal?.aborted && !(err instanceof KubeApiError)) this.replaceAgent(agent);
+      if (!signal?.aborted && !(err instanceof KubeApiError)) this.replaceAgent(agent);
       throw err;
     }
   }

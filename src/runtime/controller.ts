@@ -12,11 +12,15 @@
 //   (or of what it references), which enqueues it again. A reconciler that
 //   must notice a change it cannot watch may still ask for a recheck with
 //   requeueAfterMs.
+// Every reconcile runs within a deadline (2 min): its Vault and Kubernetes
+// requests are aborted then and it counts as a transient failure, so one hung
+// call cannot hold a worker.
 // A requeueAfterMs is never honoured sooner than the requeue floor (1 s,
 // requeue.ts), whichever kind or computation asked for it.
 // Outcomes are reported with controller-runtime's result labels.
 import { randomUUID } from "node:crypto";
 import type { Logger } from "pino";
+import { ReconcileDeadlineError, withReconcileDeadline } from "../util/reconcile-scope.ts";
 import { type BackoffPolicy, ExponentialBackoff } from "./backoff.ts";
 import { ConfigurationError, TransientError } from "./errors.ts";
 import { clampRequeue } from "./requeue.ts";
@@ -45,6 +49,8 @@ export interface ReconcileResult {
 export interface ReconcileContext {
   log: Logger;
   reconcileID: string;
+  /** Fires at the reconcile's deadline; the Vault and Kubernetes clients already honour it. */
+  signal?: AbortSignal;
 }
 
 export type Reconciler = (
@@ -66,7 +72,12 @@ export interface ControllerOptions {
   onReconcileDone?: (name: string, outcome: ReconcileOutcome, seconds: number) => void;
   /** Receives the work queue's adds, waits and retries (the workqueue_* metrics). */
   queueObserver?: QueueObserver;
+  /** How long one reconcile may take before its requests are aborted and it counts as failed. */
+  reconcileDeadlineMs?: number;
 }
+
+/** The default deadline of one reconcile: far above any healthy one, below any stuck one's cost. */
+export const RECONCILE_DEADLINE_MS = 120_000;
 
 export function splitKey(key: string): { namespace: string; name: string } {
   const i = key.indexOf("/");
@@ -122,7 +133,10 @@ export class Controller {
       const reconcileID = randomUUID();
       const log = this.opts.log.child({ controller: this.name, namespace, name, reconcileID });
       try {
-        const res = await this.opts.reconcile({ namespace, name }, { log, reconcileID });
+        const res = await withReconcileDeadline(
+          this.opts.reconcileDeadlineMs ?? RECONCILE_DEADLINE_MS,
+          (signal) => this.opts.reconcile({ namespace, name }, { log, reconcileID, signal }),
+        );
         outcome = this.settle(key, res ?? {}, log);
       } catch (err) {
         outcome = this.failed(key, err, log);
@@ -144,8 +158,8 @@ export class Controller {
       );
       return "error";
     }
-    if (err instanceof TransientError) {
-      log.error({ err: message(err) }, "reconcile failed");
+    if (err instanceof TransientError || err instanceof ReconcileDeadlineError) {
+      log.error({ err }, "reconcile failed");
       return this.settle(key, { failure: "transient" }, log);
     }
     const delay = this.queue.addRateLimited(key);

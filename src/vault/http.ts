@@ -3,6 +3,7 @@
 // never a token or a response body with secret data.
 import { type Dispatcher, request } from "undici";
 import { parseJsonKeepingNumbers } from "../util/gojson.ts";
+import { withReconcileSignal } from "../util/reconcile-scope.ts";
 import { encodeVaultPath } from "./path.ts";
 
 export interface VaultRequestOptions {
@@ -121,7 +122,8 @@ export class VaultHttp {
       dispatcher: this.dispatcher,
       headersTimeout: timeout,
       bodyTimeout: timeout,
-      signal: AbortSignal.timeout(timeout),
+      // The request's own timeout, and the deadline of the reconcile it is part of.
+      signal: withReconcileSignal(AbortSignal.timeout(timeout)),
     });
     const text = await readCapped(res.body, VAULT_RESPONSE_MAX_BYTES, this.address);
     let json: unknown;
