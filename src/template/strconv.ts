@@ -251,11 +251,6 @@ export function formatFloatB(v: number): string {
   return (neg ? "-" : "") + mant.toString() + "p" + (e >= 0 ? "+" : "-") + Math.abs(e);
 }
 
-/** %v of a float64 (strconv 'g', shortest). */
-export function formatFloatV(v: number): string {
-  return formatFloat(v, "g", -1);
-}
-
 // ---- quoting -------------------------------------------------------------------------------
 
 const hexDigits = "0123456789abcdef";

@@ -72,14 +72,6 @@ export function isUnsigned(t: IntType): boolean {
   return t.startsWith("u");
 }
 
-export function goInt(v: number | bigint): GoInt {
-  return new GoInt("int", typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
-}
-
-export function goInt64(v: number | bigint): GoInt {
-  return new GoInt("int64", typeof v === "bigint" ? v : BigInt(Math.trunc(v)));
-}
-
 export class JsonNumber {
   readonly s: string;
   constructor(s: string) {
@@ -202,13 +194,6 @@ export function sliceType(s: unknown[]): string {
 
 export function mapType(m: Map<string, unknown>): string {
   return (m as GoMap)[GO_TYPE] ?? "map[string]interface {}";
-}
-
-/** Element type of a slice type name: "[]string" -> "string". */
-export function elemType(sliceOrMapType: string): string {
-  if (sliceOrMapType.startsWith("[]")) return sliceOrMapType.slice(2);
-  if (sliceOrMapType.startsWith("map[string]")) return sliceOrMapType.slice("map[string]".length);
-  return "interface {}";
 }
 
 export function unwrap(v: unknown): unknown {

@@ -166,11 +166,6 @@ export function doc<T extends SchemaNode>(node: T, description: string): T {
   return { ...node, description };
 }
 
-/** The same node with extra CEL rules appended. */
-export function withRules<T extends SchemaNode>(node: T, ...rules: CelRule[]): T {
-  return { ...node, rules: [...(node.rules ?? []), ...rules] };
-}
-
 // ---------------------------------------------------------------------------
 // CEL helpers. Every rule is evaluated with `self` bound to the node carrying
 // it; optional fields are always guarded with has() so that absent fields never

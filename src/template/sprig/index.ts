@@ -1366,6 +1366,3 @@ function replaceEmpty(s: string, n: string): string {
   for (const c of s) out += c + n;
   return out;
 }
-
-/** The allowed function names, in VSO's order. */
-export const allowedFuncNames: string[] = Object.keys(sprigFuncs).sort();
