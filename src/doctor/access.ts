@@ -1,7 +1,7 @@
 // What the operator asks Vault for on behalf of a resource: each path with
 // the capability it needs and why. The paths come from the same rules as the
 // controllers (KV v1/v2 layout, the dynamic request method, pki.ts for PKI).
-import { pkiIssuePath, pkiRevokePath } from "../operator/pki/pki.ts";
+import { pkiIssuePath, pkiRevokePath } from "../operator/kinds/pki/pki.ts";
 import type { Session } from "./session.ts";
 
 export interface Access {

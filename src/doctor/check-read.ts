@@ -2,7 +2,7 @@
 // back (key names, version, lease TTL), never a value. A dynamic credential
 // or certificate is issued only with --issue, and then revoked at once.
 import type { VaultPKISecretSpec } from "../api/index.ts";
-import { pkiRequestBody } from "../operator/pki/pki.ts";
+import { pkiRequestBody } from "../operator/kinds/pki/pki.ts";
 import { VaultApiError } from "../vault/http.ts";
 import { mainAccess } from "./access.ts";
 import { mountInfo } from "./mount-info.ts";

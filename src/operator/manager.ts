@@ -27,10 +27,10 @@ import { setTemplateRenderer } from "./controllers/transformation.ts";
 import { setupUnservedKinds, UNSERVED_KINDS } from "./controllers/unserved.ts";
 import { setupVaultAuth } from "./controllers/vaultauth.ts";
 import { setupVaultConnection } from "./controllers/vaultconnection.ts";
-import { setupVaultDynamicSecret } from "./controllers/vaultdynamicsecret.ts";
-import { setupVaultPKISecret } from "./controllers/vaultpkisecret.ts";
-import { setupVaultStaticSecret } from "./controllers/vaultstaticsecret.ts";
 import { ensureHmacKey } from "./hmac.ts";
+import { setupVaultDynamicSecret } from "./kinds/dynamic/reconciler.ts";
+import { setupVaultPKISecret } from "./kinds/pki/reconciler.ts";
+import { setupVaultStaticSecret } from "./kinds/static/reconciler.ts";
 import { createLogger } from "./logging.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
 import { VSO } from "./resources.ts";
@@ -58,7 +58,10 @@ export const SHUTDOWN_RELEASE_MS = 3_000;
  */
 export const CACHE_SYNC_TIMEOUT_MS = 120_000;
 
-/** Every controller of the operator, each set up by its own module. */
+/**
+ * Every controller of the operator, each set up by its own module. A secret
+ * kind is one folder under kinds/ and one line here (docs/adding-a-kind.md).
+ */
 const SETUPS: Setup[] = [
   setupVaultConnection,
   setupVaultAuth,

@@ -18,7 +18,7 @@ import {
   staticCredsNextLookMs,
   staticCredsWrite,
   staticSyncReason,
-} from "../../src/operator/dynamic-decisions.ts";
+} from "../../src/operator/kinds/dynamic/decisions.ts";
 import { tokenEndMarginMs, unknownParentReplaceAtMs } from "../../src/vault/token-life.ts";
 
 const NOW = Date.UTC(2026, 10, 29, 12, 0, 0);

@@ -267,7 +267,7 @@ test("client cache keys follow VSO's shape and change with generations", () => {
 
 test("PKI issue path (issuerRef uses the documented .../issuer/<ref>/issue/<role>) and request body", async () => {
   const { pkiIssuePath, pkiRequestBody, pkiRenewIn } = await import(
-    "../../src/operator/controllers/vaultpkisecret.ts"
+    "../../src/operator/kinds/pki/reconciler.ts"
   );
   const base = { mount: "/pki/", role: "web", destination: { name: "d" } };
   assert.equal(pkiIssuePath(base), "pki/issue/web");

@@ -4,8 +4,8 @@
 // inside its renewal window, so none is re-issued in a loop).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { decidePKI, offsetInForce, type PKIFacts } from "../../src/operator/pki/decisions.ts";
-import { inRenewalWindow, renewalDelayMs } from "../../src/operator/pki/pki.ts";
+import { decidePKI, offsetInForce, type PKIFacts } from "../../src/operator/kinds/pki/decisions.ts";
+import { inRenewalWindow, renewalDelayMs } from "../../src/operator/kinds/pki/pki.ts";
 
 const NOW_S = 1_800_000_000;
 const NOW = NOW_S * 1000;

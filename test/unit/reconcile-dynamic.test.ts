@@ -320,9 +320,7 @@ const scenarios: Scenario[] = [
     name: "restart from status, same process's token: a new reconciler neither issues nor renews",
     async run(t) {
       const { h } = await synced(t);
-      const { VaultDynamicSecretReconciler } = await import(
-        "../../src/operator/controllers/vaultdynamicsecret.ts"
-      );
+      const { VaultDynamicSecretReconciler } = await import("../../src/operator/kinds/dynamic/reconciler.ts");
       const fresh = new VaultDynamicSecretReconciler(h.ctx, h.clock.now);
       const calls = h.vault.calls.length;
       const writes = h.secretWrites("db-creds");

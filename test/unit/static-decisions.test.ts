@@ -11,7 +11,7 @@ import {
   kvReadPath,
   type StaticFacts,
   staticNextLookMs,
-} from "../../src/operator/static-decisions.ts";
+} from "../../src/operator/kinds/static/decisions.ts";
 import { clampRequeue, MIN_REQUEUE_MS } from "../../src/runtime/requeue.ts";
 import { MAX_TIMER_DELAY_MS } from "../../src/util/timers.ts";
 

@@ -59,11 +59,11 @@ import {
   type SecretObject,
   writeDestination,
 } from "../destination.ts";
-import { nextLookMs } from "../dynamic-decisions.ts";
 import { macEqual, secretDataMAC } from "../hmac.ts";
 import { heldIssue, holdIssue, issueInputs, releaseHold } from "../issue-hold.ts";
+import { nextLookMs } from "../kinds/dynamic/decisions.ts";
+import type { DestinationState } from "../kinds/static/decisions.ts";
 import { buildSecretData, fromSecretData } from "../secret-data.ts";
-import type { DestinationState } from "../static-decisions.ts";
 import {
   describeFailure,
   type ErrorClass,

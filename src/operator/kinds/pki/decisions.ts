@@ -1,7 +1,7 @@
 // VaultPKISecret's decisions, as pure functions of the spec, the status, what
 // was read from the cluster and the time: issue a certificate (and why) or
 // wait until its renewal point, and which expiryOffset is in force.
-import { EventReason } from "../../api/index.ts";
+import { EventReason } from "../../../api/index.ts";
 import { effectiveOffsetMs, inRenewalWindow } from "./pki.ts";
 
 export type PKISyncReason =

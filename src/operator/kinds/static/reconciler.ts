@@ -1,25 +1,25 @@
 // VaultStaticSecret: KV v1/v2 secrets synced into a Kubernetes Secret.
 // Reading a KV secret issues nothing, so every reconcile reads Vault and the
-// decision (static-decisions.ts) is only whether to write: the destination
+// decision (decisions.ts, beside this file) is only whether to write: the destination
 // is written when the data (by HMAC) or the live Secret differs from what was
 // last written, workloads restart when the data changed (never on the first
 // sync), Secrets left by a rename are pruned, and the outcome is recorded in
 // status.conditions and Events. When Vault is unreachable or refuses, the
 // destination is left exactly as it was. The sync itself is the shared
-// pipeline (secret-sync.ts).
-import type { VaultStaticSecret, VaultStaticSecretStatus } from "../../api/index.ts";
-import { EventReason, Finalizer } from "../../api/index.ts";
-import type { KubeObject } from "../../kube/client.ts";
-import type { ReconcileResult } from "../../runtime/controller.ts";
-import type { MultiInformer } from "../../runtime/multi-informer.ts";
-import type { VaultClient } from "../../vault/client.ts";
-import type { OperatorContext } from "../context.ts";
-import { secretDataMAC } from "../hmac.ts";
-import { VSO } from "../resources.ts";
-import { decideStaticWrite, kvReadPath, type StaticDecision, staticNextLookMs } from "../static-decisions.ts";
-import { classify, isVaultNotFound, syncConditions } from "./common.ts";
-import { type Fetched, type SecretKind, SecretSync, type SyncRun } from "./secret-sync.ts";
-import { type Setup, setupSecretKind } from "./setup.ts";
+// pipeline (controllers/secret-sync.ts).
+import type { VaultStaticSecret, VaultStaticSecretStatus } from "../../../api/index.ts";
+import { EventReason, Finalizer } from "../../../api/index.ts";
+import type { KubeObject } from "../../../kube/client.ts";
+import type { ReconcileResult } from "../../../runtime/controller.ts";
+import type { MultiInformer } from "../../../runtime/multi-informer.ts";
+import type { VaultClient } from "../../../vault/client.ts";
+import type { OperatorContext } from "../../context.ts";
+import { classify, isVaultNotFound, syncConditions } from "../../controllers/common.ts";
+import { type Fetched, type SecretKind, SecretSync, type SyncRun } from "../../controllers/secret-sync.ts";
+import { type Setup, setupSecretKind } from "../../controllers/setup.ts";
+import { secretDataMAC } from "../../hmac.ts";
+import { VSO } from "../../resources.ts";
+import { decideStaticWrite, kvReadPath, type StaticDecision, staticNextLookMs } from "./decisions.ts";
 
 const KIND = "VaultStaticSecret";
 const CONTROLLER = "vaultstaticsecret";

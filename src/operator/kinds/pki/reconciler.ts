@@ -22,25 +22,29 @@
 //   the certificate's life is clamped and reported (condition
 //   ResourceValidation), never looped on.
 // Certificates and keys never reach logs, events or status (serials do).
-import type { VaultPKISecret, VaultPKISecretStatus } from "../../api/index.ts";
-import { ConditionType, EventReason, Finalizer } from "../../api/index.ts";
-import { CORE, type KubeObject } from "../../kube/client.ts";
-import { type Condition, setCondition } from "../../runtime/conditions.ts";
-import type { ReconcileResult } from "../../runtime/controller.ts";
-import type { MultiInformer } from "../../runtime/multi-informer.ts";
-import { formatSeconds } from "../../util/duration.ts";
-import type { VaultClient } from "../../vault/client.ts";
-import { errorMessage, type OperatorContext } from "../context.ts";
+import type { VaultPKISecret, VaultPKISecretStatus } from "../../../api/index.ts";
+import { ConditionType, EventReason, Finalizer } from "../../../api/index.ts";
+import { CORE, type KubeObject } from "../../../kube/client.ts";
+import { type Condition, setCondition } from "../../../runtime/conditions.ts";
+import type { ReconcileResult } from "../../../runtime/controller.ts";
+import type { MultiInformer } from "../../../runtime/multi-informer.ts";
+import { formatSeconds } from "../../../util/duration.ts";
+import type { VaultClient } from "../../../vault/client.ts";
+import { errorMessage, type OperatorContext } from "../../context.ts";
+import { classify, type ErrorClass, syncConditions } from "../../controllers/common.ts";
+import { type SecretKind, SecretSync, type SyncRun } from "../../controllers/secret-sync.ts";
+import { type Setup, setupSecretKind } from "../../controllers/setup.ts";
 import {
   interruptedIssue,
   nextRevocationAt,
   permanentRefusal,
   recordReplaced,
-} from "../credential-ledger.ts";
-import type { SecretObject } from "../destination.ts";
-import { secretDataMAC } from "../hmac.ts";
-import { IssueHoldError } from "../issue-hold.ts";
-import { decidePKI, offsetInForce, type PKISyncReason } from "../pki/decisions.ts";
+} from "../../credential-ledger.ts";
+import type { SecretObject } from "../../destination.ts";
+import { secretDataMAC } from "../../hmac.ts";
+import { IssueHoldError } from "../../issue-hold.ts";
+import { VSO } from "../../resources.ts";
+import { decidePKI, offsetInForce, type PKISyncReason } from "./decisions.ts";
 import {
   expirationOf,
   type IssuedCertificate,
@@ -53,14 +57,10 @@ import {
   renewalDelayMs,
   tlsFields,
   validatePKISpec,
-} from "../pki/pki.ts";
-import { VSO } from "../resources.ts";
-import { classify, type ErrorClass, syncConditions } from "./common.ts";
-import { type SecretKind, SecretSync, type SyncRun } from "./secret-sync.ts";
-import { type Setup, setupSecretKind } from "./setup.ts";
+} from "./pki.ts";
 
 // The pure helpers stay importable from here, where callers first found them.
-export { pkiIssuePath, pkiRequestBody, renewalDelayMs as pkiRenewIn } from "../pki/pki.ts";
+export { pkiIssuePath, pkiRequestBody, renewalDelayMs as pkiRenewIn } from "./pki.ts";
 
 const KIND = "VaultPKISecret";
 const CONTROLLER = "vaultpkisecret";

@@ -4,10 +4,10 @@
 // wait, and when to look again. The reconciler gathers the facts, asks, and
 // only then talks to Vault and Kubernetes.
 import { createHash } from "node:crypto";
-import type { PendingRevocation, VaultSecretLease } from "../api/index.ts";
-import { type ParentToken, parentDeadlineMs } from "../vault/token-life.ts";
-import { nextRevocationAt } from "./credential-ledger.ts";
-import { macEqual } from "./hmac.ts";
+import type { PendingRevocation, VaultSecretLease } from "../../../api/index.ts";
+import { type ParentToken, parentDeadlineMs } from "../../../vault/token-life.ts";
+import { nextRevocationAt } from "../../credential-ledger.ts";
+import { macEqual } from "../../hmac.ts";
 
 export type SyncReason =
   | "InitialSync"

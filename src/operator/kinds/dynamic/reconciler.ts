@@ -9,28 +9,34 @@
 // - Static roles (allowStaticCreds) follow the rotation period or schedule and
 //   also notice on-demand rotations by polling last_vault_rotation.
 // - rolloutRestartTargets fire when credentials change, never on the first sync.
-// - No lease is ever lost: the shared pipeline (secret-sync.ts) checks the
+// - No lease is ever lost: the shared pipeline (controllers/secret-sync.ts) checks the
 //   preconditions before Vault is asked, records each lease in
 //   status.pendingRevocations before anything else can fail, and revokes it at
 //   once if it is never delivered. With revoke: true replaced leases are
 //   revoked after a grace period, and every recorded lease on delete.
 // Each reconcile: gather (status, live Secret, client) -> revoke what is due
-// -> decide (dynamic-decisions.ts) -> act (wait, renew, or deliver) -> schedule.
+// -> decide (decisions.ts, beside this file) -> act (wait, renew, or deliver) -> schedule.
 import { randomUUID } from "node:crypto";
-import type { VaultDynamicSecret, VaultDynamicSecretStatus } from "../../api/index.ts";
-import { ConditionType, EventReason, Finalizer } from "../../api/index.ts";
-import type { KubeObject } from "../../kube/client.ts";
-import { setCondition } from "../../runtime/conditions.ts";
-import type { ReconcileResult } from "../../runtime/controller.ts";
-import type { MultiInformer } from "../../runtime/multi-informer.ts";
-import { parseDuration } from "../../util/duration.ts";
-import type { VaultClient } from "../../vault/client.ts";
-import { VaultApiError } from "../../vault/http.ts";
-import { tokenEndMarginMs, unknownParentReplaceAtMs } from "../../vault/token-life.ts";
-import { jitteredRefresh } from "../backoff.ts";
-import type { OperatorContext } from "../context.ts";
-import { interruptedIssue, recordReplaced } from "../credential-ledger.ts";
-import type { SecretObject } from "../destination.ts";
+import type { VaultDynamicSecret, VaultDynamicSecretStatus } from "../../../api/index.ts";
+import { ConditionType, EventReason, Finalizer } from "../../../api/index.ts";
+import type { KubeObject } from "../../../kube/client.ts";
+import { setCondition } from "../../../runtime/conditions.ts";
+import type { ReconcileResult } from "../../../runtime/controller.ts";
+import type { MultiInformer } from "../../../runtime/multi-informer.ts";
+import { parseDuration } from "../../../util/duration.ts";
+import type { VaultClient } from "../../../vault/client.ts";
+import { VaultApiError } from "../../../vault/http.ts";
+import { tokenEndMarginMs, unknownParentReplaceAtMs } from "../../../vault/token-life.ts";
+import { jitteredRefresh } from "../../backoff.ts";
+import type { OperatorContext } from "../../context.ts";
+import { classify, type ErrorClass, syncConditions } from "../../controllers/common.ts";
+import { type Fetched, type SecretKind, SecretSync, type SyncRun } from "../../controllers/secret-sync.ts";
+import { keyOf, type Setup, setupSecretKind } from "../../controllers/setup.ts";
+import { interruptedIssue, recordReplaced } from "../../credential-ledger.ts";
+import type { SecretObject } from "../../destination.ts";
+import { secretDataMAC } from "../../hmac.ts";
+import { IssueHoldError } from "../../issue-hold.ts";
+import { VSO } from "../../resources.ts";
 import {
   type DynamicFacts,
   decideDynamic,
@@ -42,13 +48,7 @@ import {
   staticCredsNextLookMs,
   staticCredsWrite,
   staticSyncReason,
-} from "../dynamic-decisions.ts";
-import { secretDataMAC } from "../hmac.ts";
-import { IssueHoldError } from "../issue-hold.ts";
-import { VSO } from "../resources.ts";
-import { classify, type ErrorClass, syncConditions } from "./common.ts";
-import { type Fetched, type SecretKind, SecretSync, type SyncRun } from "./secret-sync.ts";
-import { keyOf, type Setup, setupSecretKind } from "./setup.ts";
+} from "./decisions.ts";
 
 const KIND = "VaultDynamicSecret";
 const CONTROLLER = "vaultdynamicsecret";

@@ -2,9 +2,9 @@
 // written to the destination (including the kubernetes.io/tls mapping), and
 // the renewal schedule. Nothing here talks to Kubernetes or Vault.
 import { X509Certificate } from "node:crypto";
-import type { VaultPKISecretSpec } from "../../api/index.ts";
-import { MIN_REQUEUE_MS } from "../../runtime/requeue.ts";
-import { parseDuration } from "../../util/duration.ts";
+import type { VaultPKISecretSpec } from "../../../api/index.ts";
+import { MIN_REQUEUE_MS } from "../../../runtime/requeue.ts";
+import { parseDuration } from "../../../util/duration.ts";
 
 /** A problem with the VaultPKISecret's own spec: retried at the configuration-error pace, not with backoff. */
 export class PKISpecError extends Error {

@@ -3,11 +3,11 @@
 // destination and the time: whether to write the destination (and why),
 // whether workloads restart, and when to read Vault again. Reading a KV
 // secret issues nothing, so the only question is whether to write.
-import type { VaultStaticSecret } from "../api/index.ts";
-import { clampRequeue } from "../runtime/requeue.ts";
-import { parseDuration } from "../util/duration.ts";
-import { jitteredRefresh } from "./backoff.ts";
-import { macEqual } from "./hmac.ts";
+import type { VaultStaticSecret } from "../../../api/index.ts";
+import { clampRequeue } from "../../../runtime/requeue.ts";
+import { parseDuration } from "../../../util/duration.ts";
+import { jitteredRefresh } from "../../backoff.ts";
+import { macEqual } from "../../hmac.ts";
 
 /** Without refreshAfter, a resource with HMAC on is checked every minute (VSO's default). */
 export const DEFAULT_HMAC_REFRESH_MS = 60_000;
