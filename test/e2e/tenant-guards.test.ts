@@ -57,7 +57,7 @@ test("tenant guard rails: a disallowed Vault address is never contacted; tenant 
     VSO.VaultAuth,
     healthy,
     "default",
-    { spec: { kubernetes: { audiences: ["tenant-chosen"] } } },
+    { spec: { vaultConnectionRef: "default", kubernetes: { audiences: ["tenant-chosen"] } } },
     "merge",
   );
   await kvPut(env, `${healthy}/s`, { k: "synced" });
@@ -65,7 +65,13 @@ test("tenant guard rails: a disallowed Vault address is never contacted; tenant 
     apiVersion: API,
     kind: "VaultStaticSecret",
     metadata: { name: "s" },
-    spec: { mount: "secret", type: "kv-v2", path: `${healthy}/s`, destination: { name: "s", create: true } },
+    spec: {
+      mount: "secret",
+      type: "kv-v2",
+      path: `${healthy}/s`,
+      vaultAuthRef: "default",
+      destination: { name: "s", create: true },
+    },
   });
 
   await env.kube.create(VSO.VaultConnection, hostile, {
