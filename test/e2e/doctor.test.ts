@@ -248,6 +248,35 @@ test("vso doctor names the broken link of the chain and its fix", async (t) => {
     assert.equal(r.steps.find((s) => s.id === "vault-login")?.status, "skip");
   });
 
+  await t.test(
+    "a hostile spec: caCertPath naming a local file is never read, its address never contacted",
+    async (t) => {
+      const { ns } = await kvCase(t, env, "doc-hostile");
+      let connections = 0;
+      const listener = createServer((sock) => {
+        connections++;
+        sock.destroy();
+      });
+      await new Promise<void>((r) => listener.listen(0, "127.0.0.1", r));
+      t.after(() => listener.close());
+      const port = (listener.address() as { port: number }).port;
+      // The admin runs the doctor on a laptop: the tenant names a file of it and an address of theirs.
+      await env.kube.patch(
+        VSO.VaultConnection,
+        ns,
+        "default",
+        { spec: { address: `https://127.0.0.1:${port}`, caCertPath: "/etc/hostname" } },
+        "merge",
+      );
+      const r = await doctorVss(env, ns, "s", vss("s", `${ns}/db`));
+      const step = r.steps.find((x) => x.id === "vault-reachable");
+      assert.equal(step?.status, "warn", show(r));
+      assert.match(step?.detail ?? "", /not read here/);
+      assert.equal(r.steps.find((x) => x.id === "vault-login")?.status, "skip", show(r));
+      assert.equal(connections, 0, "nothing was sent to the tenant's address");
+    },
+  );
+
   await t.test("service account missing", async (t) => {
     const { ns } = await kvCase(t, env, "doc-sa");
     await patchAuth(env, ns, { serviceAccount: "ghost" });
