@@ -18,7 +18,7 @@
 // namespace when that sets none (see vaultAuthSpecForHash).
 import { blake2b } from "@noble/hashes/blake2.js";
 import type { VaultAuth, VaultAuthGlobal, VaultAuthSpec } from "../api/index.ts";
-import { goJsonString, goSortedKeys } from "../util/gojson.ts";
+import { goJsonString, goMarshal, goSortedKeys } from "../util/gojson.ts";
 
 type Kind = "string" | "strings" | "int64" | "bool*" | "map" | { struct: Field[]; pointer: boolean };
 type Field = readonly [json: string, kind: Kind, omitempty: boolean];
@@ -184,9 +184,20 @@ export function vsoVaultAuthSpecJSON(spec: VaultAuthSpec | undefined): string {
 
 /** status.specHash: blake2b-256, hex, of VSO's encoding of the spec. */
 export function vaultAuthSpecHash(spec: VaultAuthSpec | undefined): string {
-  return Buffer.from(blake2b(new TextEncoder().encode(vsoVaultAuthSpecJSON(spec)), { dkLen: 32 })).toString(
-    "hex",
-  );
+  return hex(vsoVaultAuthSpecJSON(spec));
+}
+
+function hex(json: string): string {
+  return Buffer.from(blake2b(new TextEncoder().encode(json), { dkLen: 32 })).toString("hex");
+}
+
+/**
+ * The specHash vso-ts recorded before it matched VSO's (Go's encoding of the
+ * untyped spec: keys sorted, nothing dropped). The controller takes it as
+ * "unchanged", so that upgrading vso-ts does not purge every client once.
+ */
+export function legacyVaultAuthSpecHash(spec: VaultAuthSpec | undefined): string {
+  return hex(goMarshal(spec ?? {}));
 }
 
 /** Go's zero-value checks of VSO's method Validate() that its global merge runs on the merged block. */

@@ -5,11 +5,13 @@ import { randomInt } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { test } from "node:test";
+import { blake2b } from "@noble/hashes/blake2.js";
 import { parse } from "yaml";
 import type { VaultAuth, VaultAuthGlobal, VaultAuthSpec } from "../../src/api/index.ts";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { mergeVaultAuthGlobal } from "../../src/operator/refs.ts";
 import {
+  legacyVaultAuthSpecHash,
   vaultAuthSpecForHash,
   vaultAuthSpecHash,
   vsoVaultAuthSpecJSON,
@@ -410,4 +412,25 @@ test("the operator namespace's default VaultAuth names the default VaultConnecti
     vaultAuthSpecForHash(vaultAuth(named, "default", OPERATOR_NS), OPERATOR_NS).vaultConnectionRef,
     "mine",
   );
+});
+
+test("the hash an earlier vso-ts recorded is recognised (an upgrade purges nothing)", () => {
+  const spec: VaultAuthSpec = {
+    method: "kubernetes",
+    mount: "k",
+    kubernetes: { role: "r", serviceAccount: "d" },
+  };
+  // The earlier encoding: Go's json.Marshal of the untyped object, keys sorted.
+  assert.equal(
+    legacyVaultAuthSpecHash(spec),
+    Buffer.from(
+      blake2b(
+        new TextEncoder().encode(
+          '{"kubernetes":{"role":"r","serviceAccount":"d"},"method":"kubernetes","mount":"k"}',
+        ),
+        { dkLen: 32 },
+      ),
+    ).toString("hex"),
+  );
+  assert.notEqual(legacyVaultAuthSpecHash(spec), vaultAuthSpecHash(spec));
 });

@@ -16,7 +16,7 @@ import {
 } from "../context.ts";
 import { mergeVaultAuthGlobal, RefError, resolveConnection } from "../refs.ts";
 import { VSO } from "../resources.ts";
-import { vaultAuthSpecForHash, vaultAuthSpecHash } from "../vaultauth-spechash.ts";
+import { legacyVaultAuthSpecHash, vaultAuthSpecForHash, vaultAuthSpecHash } from "../vaultauth-spechash.ts";
 import { healthConditions } from "./common.ts";
 import { generationChanged, keyOf, type Setup, watchOwnKind } from "./setup.ts";
 
@@ -100,8 +100,11 @@ export class VaultAuthReconciler {
     }
     // VSO's specHash (the spec after a successful VaultAuthGlobal merge): either operator keeps the
     // other's clients while the VaultAuth is unchanged, and purges them all when it changes.
+    // A hash recorded by a vso-ts before this encoding (legacyVaultAuthSpecHash) counts as unchanged
+    // once, so an upgrade does not purge every client.
     const specHash = vaultAuthSpecHash(vaultAuthSpecForHash(auth, ctx.cfg.operatorNamespace, merged));
-    if (auth.status?.specHash && auth.status.specHash !== specHash) {
+    const last = auth.status?.specHash;
+    if (last && last !== specHash && last !== legacyVaultAuthSpecHash(auth.spec)) {
       ctx.clients.purgeFor((c) => c.tags.authUid === auth.metadata.uid);
     }
     conditions = healthConditions(conditions, KIND, valid, error, generation);
