@@ -2,13 +2,11 @@
 // VaultAuthGlobal) and the connection reference; status.valid, specHash and
 // conditions report it. Logins happen per consumer namespace in the client
 // factory, not here.
-import { blake2b } from "@noble/hashes/blake2.js";
 import { ConditionReason, ConditionType, EventReason, Finalizer, type VaultAuth } from "../../api/index.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { setCondition } from "../../runtime/conditions.ts";
 import type { ReconcileResult } from "../../runtime/controller.ts";
 import type { MultiInformer } from "../../runtime/multi-informer.ts";
-import { goMarshal } from "../../util/gojson.ts";
 import {
   ensureFinalizer,
   errorMessage,
@@ -18,6 +16,7 @@ import {
 } from "../context.ts";
 import { mergeVaultAuthGlobal, RefError, resolveConnection } from "../refs.ts";
 import { VSO } from "../resources.ts";
+import { legacyVaultAuthSpecHash, vaultAuthSpecForHash, vaultAuthSpecHash } from "../vaultauth-spechash.ts";
 import { healthConditions } from "./common.ts";
 import { generationChanged, keyOf, type Setup, watchOwnKind } from "./setup.ts";
 
@@ -45,20 +44,16 @@ export class VaultAuthReconciler {
       await removeFinalizer(ctx.kube, VSO.VaultAuth, obj, Finalizer.VaultAuth);
       return;
     }
-    const specHash = Buffer.from(
-      blake2b(new TextEncoder().encode(goMarshal(auth.spec ?? {})), { dkLen: 32 }),
-    ).toString("hex");
-    if (auth.status?.specHash && auth.status.specHash !== specHash) {
-      ctx.clients.purgeFor((c) => c.tags.authUid === auth.metadata.uid);
-    }
     const generation = auth.metadata.generation;
     let valid = true;
     let error = "";
     let conditions = auth.status?.conditions;
+    let merged: ReturnType<typeof mergeVaultAuthGlobal> | undefined;
     try {
       const resolved = mergeVaultAuthGlobal(ctx.lookup, auth, ctx.cfg.operatorNamespace, {
         allowDefaultGlobals: ctx.cfg.globalVaultAuthOptions.includes("allow-default-globals"),
       });
+      merged = resolved;
       if (!SUPPORTED.includes(resolved.spec.method)) {
         throw new RefError(
           "spec.method",
@@ -102,6 +97,15 @@ export class VaultAuthReconciler {
           observedGeneration: generation,
         });
       }
+    }
+    // VSO's specHash (the spec after a successful VaultAuthGlobal merge): either operator keeps the
+    // other's clients while the VaultAuth is unchanged, and purges them all when it changes.
+    // A hash recorded by a vso-ts before this encoding (legacyVaultAuthSpecHash) counts as unchanged
+    // once, so an upgrade does not purge every client.
+    const specHash = vaultAuthSpecHash(vaultAuthSpecForHash(auth, ctx.cfg.operatorNamespace, merged));
+    const last = auth.status?.specHash;
+    if (last && last !== specHash && last !== legacyVaultAuthSpecHash(auth.spec)) {
+      ctx.clients.purgeFor((c) => c.tags.authUid === auth.metadata.uid);
     }
     conditions = healthConditions(conditions, KIND, valid, error, generation);
     const changed = await updateStatus(ctx.kube, VSO.VaultAuth, obj, { valid, error, specHash, conditions });
