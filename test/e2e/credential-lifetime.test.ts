@@ -100,6 +100,11 @@ async function tokensWithPolicy(env: TestEnv, policy: string): Promise<string[]>
 /** A Deployment-less app: the probe stands in for it. The outage a rotation may cost, at most. */
 const ROTATION_MS = 5_000;
 
+/** The lease in status once the first sync is committed (the Secret is written just before). */
+async function syncedLease(env: TestEnv, ns: string, name: string): Promise<string> {
+  return await eventually(`${ns}/${name}'s lease in status`, () => leaseOf(env, ns, name));
+}
+
 async function leaseOf(env: TestEnv, ns: string, name: string): Promise<string> {
   return String(
     ((await getStatus(env, "VaultDynamicSecret", ns, name)).secretLease as { id?: string })?.id ?? "",
@@ -134,7 +139,7 @@ test("an operator restart without persistence: the old token runs out, the app's
   const first = spawnOperator(env, ns);
   t.after(() => stopProcess(first));
   await waitForSecret(env, ns, "db", (s) => Boolean(decoded(s).username));
-  const before = await leaseOf(env, ns, "db");
+  const before = await syncedLease(env, ns, "db");
   const probe = loginProbe(env, ns, "db");
   await sleep(3_000);
   await stopProcess(first);
@@ -167,7 +172,7 @@ test("the operator's token revoked out of band: new credentials within seconds",
   const { ns, policy } = await syncedDynamic(t, env, "cl-revoked", { tokenTtl: "1h" });
   await startOperator(t, env, { namespaces: [ns] });
   await waitForSecret(env, ns, "db", (s) => Boolean(decoded(s).username));
-  const before = await leaseOf(env, ns, "db");
+  const before = await syncedLease(env, ns, "db");
   const probe = loginProbe(env, ns, "db");
   await sleep(3_000);
   const accessors = await tokensWithPolicy(env, policy);
@@ -206,7 +211,7 @@ test("a token max TTL shorter than the lease: replaced ahead of the token's end,
   const { ns } = await syncedDynamic(t, env, "cl-maxttl", { tokenTtl: "20s", tokenMaxTtl: "40s" });
   await startOperator(t, env, { namespaces: [ns] });
   await waitForSecret(env, ns, "db", (s) => Boolean(decoded(s).username));
-  const first = await leaseOf(env, ns, "db");
+  const first = await syncedLease(env, ns, "db");
   const probe = loginProbe(env, ns, "db");
   await sleep(70_000);
   const summary = await probe.stop();
@@ -233,7 +238,7 @@ test("a denied path beside the leases: no token per retry, the leases keep their
     args: ["--backoff-initial-interval=200ms", "--backoff-max-interval=1s"],
   });
   await waitForSecret(env, ns, "db", (s) => Boolean(decoded(s).username));
-  const lease = await leaseOf(env, ns, "db");
+  const lease = await syncedLease(env, ns, "db");
   const probe = loginProbe(env, ns, "db");
   await env.kube.create(VSO.VaultStaticSecret, ns, {
     apiVersion: "secrets.hashicorp.com/v1beta1",
