@@ -11,8 +11,6 @@ import { readFileSync } from "node:fs";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer, type Server } from "node:https";
 import { join } from "node:path";
-import "reflect-metadata"; // @peculiar/x509 needs the Reflect metadata polyfill first
-import * as x509 from "@peculiar/x509";
 import type { KubeClient, ResourceType } from "../kube/client.ts";
 
 const TOKEN_REVIEWS: ResourceType = {
@@ -108,6 +106,10 @@ export class MetricsGate {
 
 /** A self-signed serving certificate (ECDSA P-256, one year) for the metrics endpoint. */
 export async function selfSignedCertificate(hostnames: string[]): Promise<{ cert: string; key: string }> {
+  // Loaded here, on first use: @peculiar/x509 and its ASN.1 schemas cost some 6 MiB once
+  // evaluated, and an operator serving plain metrics or given --metrics-cert-dir never needs them.
+  await import("reflect-metadata"); // @peculiar/x509 needs the Reflect metadata polyfill first
+  const x509 = await import("@peculiar/x509");
   x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
   const alg = { name: "ECDSA", namedCurve: "P-256", hash: "SHA-256" } as const;
   const keys = (await webcrypto.subtle.generateKey(alg, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;

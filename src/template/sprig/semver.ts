@@ -13,12 +13,21 @@ const cvRegex =
   `(\\+([0-9A-Za-z\\-]+(\\.[0-9A-Za-z\\-]+)*))?`;
 const ops = `=||!=|>|<|>=|=>|<=|=<|~|~>|\\^`;
 
-const versionRe = GoRegexp.compile("^" + semVerRegex + "$");
-const constraintRe = GoRegexp.compile(`^\\s*(${ops})\\s*(${cvRegex})\\s*$`);
-const constraintRangeRe = GoRegexp.compile(`\\s*(${cvRegex})\\s+-\\s+(${cvRegex})\\s*`);
-const findConstraintRe = GoRegexp.compile(`(${ops})\\s*(${cvRegex})`);
-const validConstraintRe = GoRegexp.compile(
-  `^(\\s*(${ops})\\s*(${cvRegex})\\s*)((?:\\s+|,\\s*)(${ops})\\s*(${cvRegex})\\s*)*$`,
+// Compiled on first use: RE2 compiles these five large patterns into programs of several
+// MiB, which a module top level must not pay for in an operator that never runs a semver function.
+function lazy(pattern: () => string): () => GoRegexp {
+  let re: GoRegexp | undefined;
+  return () => {
+    re ??= GoRegexp.compile(pattern());
+    return re;
+  };
+}
+const versionRe = lazy(() => "^" + semVerRegex + "$");
+const constraintRe = lazy(() => `^\\s*(${ops})\\s*(${cvRegex})\\s*$`);
+const constraintRangeRe = lazy(() => `\\s*(${cvRegex})\\s+-\\s+(${cvRegex})\\s*`);
+const findConstraintRe = lazy(() => `(${ops})\\s*(${cvRegex})`);
+const validConstraintRe = lazy(
+  () => `^(\\s*(${ops})\\s*(${cvRegex})\\s*)((?:\\s+|,\\s*)(${ops})\\s*(${cvRegex})\\s*)*$`,
 );
 
 const num = "0123456789";
@@ -40,7 +49,7 @@ function parseUint(s: string): bigint {
 }
 
 export function newVersion(v: string): GoSemver {
-  const m = versionRe.findStringSubmatch(v);
+  const m = versionRe().findStringSubmatch(v);
   if (m === null) throw new FuncError("Invalid Semantic Version");
   const pre = m[5] ?? "";
   const metadata = m[8] ?? "";
@@ -115,7 +124,7 @@ const isX = (x: string) => x === "x" || x === "*" || x === "X";
 
 function parseConstraint(c: string): Constraint {
   if (c.length > 0) {
-    const m = constraintRe.findStringSubmatch(c);
+    const m = constraintRe().findStringSubmatch(c);
     if (m === null) throw new FuncError(`improper constraint: ${c}`);
     const g = (i: number) => m[i] ?? "";
     let ver = g(2);
@@ -223,7 +232,7 @@ function check(v: GoSemver, c: Constraint): boolean {
 }
 
 function rewriteRange(i: string): string {
-  const ms = constraintRangeRe.allMatches(i, -1);
+  const ms = constraintRangeRe().allMatches(i, -1);
   if (ms.length === 0) return i;
   let o = i;
   for (const m of ms) {
@@ -238,8 +247,8 @@ function rewriteRange(i: string): string {
 export function newConstraint(c: string): Constraint[][] {
   c = rewriteRange(c);
   return c.split("||").map((v) => {
-    if (!validConstraintRe.matchString(v)) throw new FuncError(`improper constraint: ${v}`);
-    let cs = findConstraintRe.findAllString(v, -1);
+    if (!validConstraintRe().matchString(v)) throw new FuncError(`improper constraint: ${v}`);
+    let cs = findConstraintRe().findAllString(v, -1);
     if (cs === null) cs = [v];
     return cs.map(parseConstraint);
   });
