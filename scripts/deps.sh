@@ -4,7 +4,7 @@
 # version (scripts/versions.env), so a warm run only checks stamps.
 #
 # Usage: scripts/deps.sh [component...]
-#   components: node npm etcd kubernetes helm openbao postgres oracles
+#   components: node npm etcd kubernetes helm openbao postgres oracles vso
 #               nodepkgs containerd coredns pause (the local node's pieces) (default: all)
 set -euo pipefail
 
@@ -268,6 +268,15 @@ dep_oracles() {
     "$nodebin" --disable-warning=ExperimentalWarning "$ROOT/scripts/build-oracles.ts"
 }
 
+# --- HashiCorp VSO (the peer) --------------------------------------------------
+# Built from the Go module proxy by scripts/build-vso.sh (cached by version): the
+# migration tests switch a namespace from VSO to vso-ts, and the benchmark runs it.
+dep_vso() {
+  local dir
+  dir="$("$ROOT/scripts/build-vso.sh" | tail -n 1)"
+  log "vso: $dir"
+}
+
 # --- PostgreSQL ------------------------------------------------------------
 dep_postgres() {
   local bindir="/usr/lib/postgresql/$POSTGRES_MAJOR/bin"
@@ -285,12 +294,12 @@ dep_postgres() {
   fi
 }
 
-ALL=(node npm oracles postgres nodepkgs openbao helm pause etcd containerd coredns kubernetes)
+ALL=(node npm oracles postgres nodepkgs openbao helm pause etcd containerd coredns kubernetes vso)
 want=("$@")
 [[ ${#want[@]} -gt 0 ]] || want=("${ALL[@]}")
 for c in "${want[@]}"; do
   case "$c" in
-  node | npm | oracles | etcd | kubernetes | helm | openbao | postgres | nodepkgs | containerd | coredns | pause) "dep_$c" ;;
+  node | npm | oracles | etcd | kubernetes | helm | openbao | postgres | nodepkgs | containerd | coredns | pause | vso) "dep_$c" ;;
   node-bin) node_bin ;;
   *)
     echo "unknown component: $c (known: ${ALL[*]})" >&2
