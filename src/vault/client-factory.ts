@@ -140,7 +140,9 @@ export class VaultClientFactory {
   private retire(client: VaultClient): void {
     client.close();
     if (this.closing) return;
-    if (!client.holdsCredentials || !this.tokenInUse(client.id)) {
+    // Whether leases hang on it is what the resources' status records (a token
+    // restored after a restart holds leases this process never issued).
+    if (!this.tokenInUse(client.id)) {
       void client.revokeSelf();
       return;
     }

@@ -111,10 +111,6 @@ export class VaultClient {
     this.scheduleRenewal();
   }
 
-  get holdsCredentials(): boolean {
-    return this.holding;
-  }
-
   /**
    * A lease was obtained with this client. From now on its token is checked
    * every few seconds (lookup-self, which every policy allows): a token

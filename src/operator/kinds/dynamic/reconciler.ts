@@ -247,8 +247,11 @@ export class VaultDynamicSecretReconciler {
     const parentUntil = "untilMs" in byParent ? byParent.untilMs : undefined;
     run.log.debug({ decision, parent: parent.state }, "decided");
     // Act.
-    if (parent.state === "current" && status.secretLease.id)
+    if (parent.state === "current" && status.secretLease.id) {
+      // A lease hangs on this token (perhaps issued before a restart, with a persisted token): watch it.
+      client.markHoldsCredentials();
       this.warnIfTokenEndsFirst(run, client, renewedAt + (status.secretLease.duration ?? 0) * 1000);
+    }
     if (decision.action === "wait") {
       if (status.secretLease.id) this.trackLease(run.key, renewedAt, status.secretLease.duration ?? 0);
       return this.engine.succeeded(run, this.schedule(run, decision.untilMs));
