@@ -20,6 +20,7 @@ import { freePort } from "../../src/util/net.ts";
 import { VaultHttp } from "../../src/vault/http.ts";
 import { dbSetup, leaseCount, spawnOperator, vds } from "../support/db.ts";
 import { eventually, pgQuery, type TestEnv } from "../support/env.ts";
+import { loginProbe } from "../support/login-probe.ts";
 import { decoded, getStatus, waitForSecret } from "../support/operator.ts";
 
 const VSO_VERSION = "v1.5.0";
@@ -97,17 +98,7 @@ test("VSO to vso-ts without persistence: no login fails past VSO's token end, on
   );
   await sleep(3_000); // VSO settles (its first sync may restart the target, a defect of its own)
 
-  // The app: logs in with whatever the Secret holds, every second.
-  const results: { t: number; ok: boolean }[] = [];
-  let probing = true;
-  const probe = (async () => {
-    while (probing) {
-      const t0 = Date.now();
-      const d = decoded((await env.kube.get(CORE.secrets, ns, "db")) as never);
-      results.push({ t: t0, ok: (await pgQuery(env, d.username, d.password)).ok });
-      await sleep(Math.max(0, 1000 - (Date.now() - t0)));
-    }
-  })();
+  const probe = loginProbe(env, ns, "db");
 
   await stop(vso);
   const restartsBefore = await generation(env, ns, "web");
@@ -116,30 +107,19 @@ test("VSO to vso-ts without persistence: no login fails past VSO's token end, on
   t.after(() => stop(vsots));
   // Past the end of VSO's token for certain (60 s after its last renewal), with a margin.
   await sleep(80_000);
-  probing = false;
-  await probe;
-
-  let longest = 0;
-  let since: number | undefined;
-  for (const r of results) {
-    if (!r.ok) since ??= r.t;
-    else if (since !== undefined) {
-      longest = Math.max(longest, r.t - since);
-      since = undefined;
-    }
-  }
-  if (since !== undefined) longest = Math.max(longest, Date.now() - since);
-  const failed = results.filter((r) => !r.ok).length;
+  const summary = await probe.stop();
+  const longest = summary.longestOutageMs;
+  const failed = summary.failures;
   const restarts = (await generation(env, ns, "web")) - restartsBefore;
   const now = decoded(await env.kube.get(CORE.secrets, ns, "db"));
   const lease = String(
     ((await getStatus(env, "VaultDynamicSecret", ns, "db")).secretLease as { id?: string })?.id,
   );
   t.diagnostic(
-    `logins ${results.length}, failed ${failed}, longest outage ${longest} ms, target restarts ${restarts}, ` +
+    `logins ${summary.attempts}, failed ${failed}, longest outage ${longest} ms, target restarts ${restarts}, ` +
       `credentials replaced ${now.username !== first.username}`,
   );
-  assert.ok(longest <= 5_000, `longest login outage ${longest} ms (${failed}/${results.length} failed)`);
+  assert.ok(longest <= 5_000, `longest login outage ${longest} ms (${failed}/${summary.attempts} failed)`);
   assert.notEqual(lease, vsoLease, "the lease under VSO's token was replaced before that token ended");
   assert.ok(restarts <= 1, `${restarts} restarts of the target`);
   assert.equal((await pgQuery(env, now.username, now.password)).ok, true);
