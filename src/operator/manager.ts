@@ -36,6 +36,7 @@ import { OperatorMetrics, VERSION } from "./metrics.ts";
 import { VSO } from "./resources.ts";
 import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
 import { renderGoTemplates } from "./templates.ts";
+import { tokenUsers } from "./token-users.ts";
 
 /**
  * How long stop() waits for in-flight reconciles before it releases the Lease anyway. Kubernetes
@@ -315,12 +316,7 @@ async function start(
       tokenAudiences: cfg.tenantTokenAudiences,
       tokenMaxExpirationSeconds: cfg.tenantTokenMaxExpirationSeconds,
     },
-    tokenInUse: (id) =>
-      [informers.dynamicSecrets, informers.pkiSecrets].some((inf) =>
-        (inf.list() as (KubeObject & { status?: { vaultClientMeta?: { id?: string } } })[]).some(
-          (o) => o.status?.vaultClientMeta?.id === id,
-        ),
-      ),
+    tokenInUse: (id) => tokenUsers(informers, id).length > 0,
   });
   undo.push(() => clients.close());
   setTemplateRenderer(renderGoTemplates);

@@ -64,6 +64,7 @@ import { heldIssue, holdIssue, issueInputs, releaseHold } from "../issue-hold.ts
 import { nextLookMs } from "../kinds/dynamic/decisions.ts";
 import type { DestinationState } from "../kinds/static/decisions.ts";
 import { buildSecretData, fromSecretData } from "../secret-data.ts";
+import { tokenUsers } from "../token-users.ts";
 import {
   describeFailure,
   type ErrorClass,
@@ -633,12 +634,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
   private releaseTokenIfUnused(run: SyncRun<O, S>, attempt = 0): void {
     const id = (run.status as { vaultClientMeta?: { id?: string } }).vaultClientMeta?.id;
     if (!id) return;
-    const { informers } = this.ctx;
-    type WithMeta = KubeObject & { status?: { vaultClientMeta?: { id?: string } } };
-    const others = [...informers.dynamicSecrets.list(), ...informers.pkiSecrets.list()] as WithMeta[];
-    const users = others.filter(
-      (o) => o.metadata.uid !== run.owner.uid && o.status?.vaultClientMeta?.id === id,
-    );
+    const users = tokenUsers(this.ctx.informers, id).filter((o) => o.metadata.uid !== run.owner.uid);
     if (users.length === 0) {
       void this.ctx.clients.releaseRetired(id);
       return;
