@@ -1,11 +1,13 @@
-// The persisted Vault client cache in Kubernetes, as VSO keeps it: one Secret
-// `vso-cc-<cacheKey>` per client in the operator namespace, `data.secret` the
-// entry (Transit ciphertext in the direct-encrypted model), `data.messageMAC`
+// The persisted Vault client cache in Kubernetes, as VSO keeps it: one
+// immutable Secret `vso-cc-<cacheKey>` per client in the operator namespace,
+// `data.secret` the entry (the Vault login response; in the direct-encrypted
+// model the JSON of the Transit encrypt response), `data.messageMAC`
 // an HMAC-SHA256 over name + cacheKey + entry with the operator's HMAC key,
 // and labels saying what the entry was built from so stale ones can be found.
 // Also: the Transit target for direct-encrypted, the start-up pass that drops
 // stale entries and takes over the live ones, and the wiring per model.
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { setTimeout as sleep } from "node:timers/promises";
 import type { VaultAuth } from "../api/index.ts";
 import { CORE, isAlreadyExists, type KubeClient, type KubeObject } from "../kube/client.ts";
 import type { MultiInformer } from "../runtime/multi-informer.ts";
@@ -120,12 +122,19 @@ export class SecretClientCacheStore implements ClientCacheStore {
     };
   }
 
-  /** Creates the entry, or replaces it in one write (never delete-then-create: a crash in between would lose the token). */
+  /**
+   * Creates the entry as VSO does: an immutable Secret (an anti-tampering
+   * measure), so a newer token for the same key replaces it by delete and
+   * create. A crash between the two loses only the persistence of the new
+   * token: its leases are then under a token the next process does not hold,
+   * which it replaces before that token can end (issue 18), as after a lost cache.
+   */
   async write(entry: StoredClientEntry): Promise<void> {
     const name = cacheSecretName(entry.origin.cacheKey);
     const body = {
       apiVersion: "v1",
       kind: "Secret",
+      immutable: true,
       metadata: {
         name,
         namespace: this.namespace,
@@ -139,11 +148,16 @@ export class SecretClientCacheStore implements ClientCacheStore {
         ),
       },
     };
-    try {
-      await this.kube.create(CORE.secrets, this.namespace, body);
-    } catch (err) {
-      if (!isAlreadyExists(err)) throw err;
-      await this.kube.replace(CORE.secrets, this.namespace, name, body);
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.kube.create(CORE.secrets, this.namespace, body);
+        return;
+      } catch (err) {
+        // The delete may still be in progress (a finalizer, or an older entry): try again a few times.
+        if (!isAlreadyExists(err) || attempt >= 5) throw err;
+        await this.kube.delete(CORE.secrets, this.namespace, name);
+        if (attempt > 0) await sleep(200 * 2 ** attempt);
+      }
     }
   }
 

@@ -30,12 +30,16 @@ interface Workload extends KubeObject {
   };
 }
 
-/** A restart stamp strictly later than `previous` (RFC 3339 with milliseconds). */
+/**
+ * A restart stamp in VSO's format (RFC 3339 in whole seconds, UTC), strictly
+ * later than `previous`: two restarts within one second still differ (a second
+ * is added), so the second one is not lost (VSO #1228).
+ */
 export function restartStamp(previous: string | undefined, now = Date.now()): string {
-  let t = now;
+  let t = Math.floor(now / 1000) * 1000;
   const prev = previous ? Date.parse(previous) : Number.NaN;
-  if (!Number.isNaN(prev) && prev >= t) t = prev + 1;
-  return new Date(t).toISOString();
+  if (!Number.isNaN(prev) && prev >= t) t = Math.floor(prev / 1000) * 1000 + 1000;
+  return new Date(t).toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
 export async function rolloutRestart(

@@ -10,8 +10,8 @@ import type { LoginResult } from "./client.ts";
 import {
   CacheEntryError,
   decodeEntry,
-  ENTRY_VERSION,
   encodeEntry,
+  loginResponse,
   type PersistedSession,
   type RestoreExpectation,
   restoreVerdict,
@@ -131,10 +131,10 @@ export class ClientCachePersistence {
   }
 
   /** Stores a session for later restore. Encrypts first when a cipher is set, so no plaintext token is written. */
-  save(origin: ClientCacheOrigin, session: LoginResult, authPath: string, vaultNamespace?: string) {
+  save(origin: ClientCacheOrigin, session: LoginResult) {
     return this.inOrder(origin.cacheKey, async () => {
       try {
-        await this.write(origin, session, authPath, vaultNamespace);
+        await this.write(origin, session);
         this.metrics?.operation("store", true);
       } catch (err) {
         this.metrics?.operation("store", false);
@@ -143,24 +143,16 @@ export class ClientCachePersistence {
     });
   }
 
-  private async write(
-    origin: ClientCacheOrigin,
-    session: LoginResult,
-    authPath: string,
-    vaultNamespace?: string,
-  ): Promise<void> {
-    const entry: PersistedSession = {
-      version: ENTRY_VERSION,
-      cacheKey: origin.cacheKey,
-      token: session.token,
-      accessor: session.accessor,
-      renewable: session.renewable,
-      ttlS: session.ttlS ?? session.leaseDurationS,
-      issuedAtMs: session.issuedAtMs ?? this.now(),
-      authPath,
-      vaultNamespace,
-    };
-    const plain = encodeEntry(entry);
+  /** The login response, as VSO stores it (so VSO can take the token over too). */
+  private async write(origin: ClientCacheOrigin, session: LoginResult): Promise<void> {
+    const plain = encodeEntry(
+      loginResponse(session.response, {
+        token: session.token,
+        accessor: session.accessor,
+        renewable: session.renewable,
+        ttlS: session.ttlS ?? session.leaseDurationS,
+      }),
+    );
     if (this.cipher) {
       const name = await this.cipher.name();
       const payload = await this.cipher.encrypt(plain);
@@ -229,7 +221,7 @@ export class ClientCachePersistence {
       await this.discard(cacheKey, `cannot decrypt or decode: ${errText(err)}`);
       return undefined;
     }
-    const ns = entry.vaultNamespace;
+    const ns = expect.vaultNamespace;
     let lookup: TokenLookup;
     try {
       const res = await http.call<{ data?: TokenLookup }>("GET", "auth/token/lookup-self", {
@@ -270,7 +262,7 @@ export class ClientCachePersistence {
       renewable,
       leaseDurationS,
       ttlS: entry.ttlS,
-      issuedAtMs: entry.issuedAtMs,
+      response: entry.response as unknown as Record<string, unknown>,
     };
   }
 

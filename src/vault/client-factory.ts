@@ -305,7 +305,7 @@ export class VaultClientFactory {
             renewable: auth.renewable,
             leaseDurationS: auth.lease_duration,
             ttlS: auth.lease_duration,
-            issuedAtMs: Date.now(),
+            response: res.json as unknown as Record<string, unknown>,
           };
         } catch (err) {
           this.metrics?.operation("login", connName, false, (performance.now() - t0) / 1000);
@@ -317,6 +317,7 @@ export class VaultClientFactory {
         authPath,
         role: (resolved.spec[method] as { role?: string } | undefined)?.role,
         providerUid: method === "kubernetes" ? provider.uid : undefined,
+        vaultNamespace: resolved.spec.namespace,
       });
       if (!restored && opts.restoreOnly) return undefined;
       const session = restored ?? (await login());
@@ -334,7 +335,7 @@ export class VaultClientFactory {
         const save = async (s: LoginResult) => {
           if (!shouldPersist(s)) return;
           try {
-            await persistence.save(origin, s, authPath, resolved.spec.namespace);
+            await persistence.save(origin, s);
           } catch (err) {
             this.log?.warn(
               { cacheKey: key, err: err instanceof Error ? err.message : String(err) },

@@ -50,8 +50,8 @@ export interface LoginResult {
   leaseDurationS: number;
   /** TTL granted at login: the increment asked for on renewal. Defaults to leaseDurationS. */
   ttlS?: number;
-  /** When the token was issued, for a token restored from the persisted client cache. */
-  issuedAtMs?: number;
+  /** The login response Vault returned (or that was restored): what the persisted client cache stores. */
+  response?: Record<string, unknown>;
 }
 
 export type Method = "GET" | "PUT" | "POST" | "DELETE" | "LIST" | "PATCH";

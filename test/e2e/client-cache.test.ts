@@ -184,9 +184,17 @@ async function syncedCreds(f: Fixture) {
   return { creds, leaseId, meta };
 }
 
-/** Decrypts a persisted entry with the root token, as only a Transit key holder can. */
+/** The token in a persisted entry: VSO's format, the JSON of the Vault login response. */
+function tokenOf(plaintext: Buffer | string): { token: string; accessor: string } {
+  const r = JSON.parse(plaintext.toString()) as { auth: { client_token: string; accessor: string } };
+  return { token: r.auth.client_token, accessor: r.auth.accessor };
+}
+
+/** Decrypts a persisted entry (VSO's wrapper of a Transit ciphertext) with the root token, as only a Transit key holder can. */
 async function decryptEntry(f: Fixture, secret: SecretLike) {
-  const ciphertext = Buffer.from(secret.data?.secret ?? "", "base64").toString("utf8");
+  const { ciphertext } = JSON.parse(Buffer.from(secret.data?.secret ?? "", "base64").toString("utf8")) as {
+    ciphertext: string;
+  };
   const res = await f.env.vault.call<{ data: { plaintext: string } }>(
     "PUT",
     `transit/decrypt/${f.transitKey}`,
@@ -195,11 +203,7 @@ async function decryptEntry(f: Fixture, secret: SecretLike) {
       body: { ciphertext },
     },
   );
-  return JSON.parse(Buffer.from(res.json?.data.plaintext ?? "", "base64").toString("utf8")) as {
-    token: string;
-    accessor: string;
-    cacheKey: string;
-  };
+  return tokenOf(Buffer.from(res.json?.data.plaintext ?? "", "base64"));
 }
 
 const idOf = (accessor: string) =>
@@ -253,10 +257,11 @@ describe("client cache persistence", { concurrency: true }, () => {
         vaultTransitRef: "default",
       },
     );
-    const raw = Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8");
-    assert.match(raw, /^vault:v1:/, "data.secret is Transit ciphertext");
+    const raw = JSON.parse(Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8"));
+    assert.match(raw.ciphertext, /^vault:v1:/, "data.secret is VSO's wrapper of the Transit ciphertext");
+    assert.equal(raw.key_version, 1);
+    assert.equal((stored as { immutable?: boolean }).immutable, true, "immutable, as VSO stores it");
     const entry = await decryptEntry(f, stored);
-    assert.equal(entry.cacheKey, meta.cacheKey);
     assert.equal(idOf(entry.accessor), meta.id, "the stored token is the one the VaultDynamicSecret used");
     const everything =
       JSON.stringify(stored) +
@@ -369,10 +374,7 @@ describe("client cache persistence", { concurrency: true }, () => {
       f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name),
     );
     assert.equal(stored.metadata.labels?.encrypted, undefined);
-    const entry = JSON.parse(Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8")) as {
-      token: string;
-      accessor: string;
-    };
+    const entry = tokenOf(Buffer.from(stored.data?.secret ?? "", "base64"));
     assert.equal(idOf(entry.accessor), meta.id);
 
     const expiryAtKill = await killAfterRenewal(f, op, entry.accessor);
@@ -383,14 +385,22 @@ describe("client cache persistence", { concurrency: true }, () => {
 
     // Tampering breaks the messageMAC: the entry is discarded and a fresh login replaces it.
     await restarted.kill();
-    const forged = Buffer.from(JSON.stringify({ ...entry, accessor: "forged" })).toString("base64");
-    await f.env.kube.patch(CORE.secrets, f.ns, name, { data: { secret: forged } });
+    const response = JSON.parse(Buffer.from(stored.data?.secret ?? "", "base64").toString("utf8"));
+    response.auth.accessor = "forged";
+    const forged = Buffer.from(JSON.stringify(response)).toString("base64");
+    // The entry is immutable: a tamperer with Secret write access deletes and re-creates it.
+    await f.env.kube.delete(CORE.secrets, f.ns, name);
+    await f.env.kube.create(CORE.secrets, f.ns, {
+      metadata: { name, labels: stored.metadata.labels },
+      immutable: true,
+      data: { ...stored.data, secret: forged },
+    });
     operator(t, f, "direct-unencrypted");
     const replaced = await eventually(
       "a fresh token in the persisted entry",
       async () => {
         const s = await f.env.kube.getOrNull<Entry>(CORE.secrets, f.ns, name);
-        const e = s && JSON.parse(Buffer.from(s.data?.secret ?? "", "base64").toString("utf8"));
+        const e = s && tokenOf(Buffer.from(s.data?.secret ?? "", "base64"));
         return e && e.accessor !== entry.accessor && e.accessor !== "forged" ? e : null;
       },
       45_000,

@@ -6,60 +6,20 @@
 // a rotation takes, the target restarts at most once, and one lease is left.
 // VSO's CRDs and ours share a group, so this runs on an API server of its own.
 import assert from "node:assert/strict";
-import { type ChildProcess, spawn } from "node:child_process";
-import { existsSync, mkdtempSync } from "node:fs";
-import { join } from "node:path";
 import { test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { applyCRDs } from "../../src/dev/crds.ts";
-import { down, up } from "../../src/dev/environment.ts";
-import { cacheDir } from "../../src/dev/paths.ts";
-import { CORE, KubeClient } from "../../src/kube/client.ts";
+import { CORE } from "../../src/kube/client.ts";
 import { VSO } from "../../src/operator/resources.ts";
-import { freePort } from "../../src/util/net.ts";
-import { VaultHttp } from "../../src/vault/http.ts";
 import { dbSetup, leaseCount, spawnOperator, vds } from "../support/db.ts";
-import { eventually, pgQuery, type TestEnv } from "../support/env.ts";
+import { eventually, pgQuery } from "../support/env.ts";
 import { loginProbe } from "../support/login-probe.ts";
 import { decoded, getStatus, waitForSecret } from "../support/operator.ts";
-
-const VSO_VERSION = "v1.5.0";
-
-/** The VSO build `make deps` (scripts/build-vso.sh) left in the cache. */
-function vsoBuild(): string {
-  const dir = join(cacheDir(), `vso-${VSO_VERSION}`);
-  if (!existsSync(join(dir, "bin", "manager")))
-    throw new Error(`VSO ${VSO_VERSION} is not built in ${dir}: run \`make deps\` (scripts/build-vso.sh)`);
-  return dir;
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((r) => {
-    child.once("exit", () => r());
-    child.kill("SIGTERM");
-  });
-}
-
-async function generation(env: TestEnv, ns: string, name: string): Promise<number> {
-  const d = (await env.kube.get(CORE.deployments, ns, name)) as { metadata: { generation?: number } };
-  return d.metadata.generation ?? 0;
-}
+import { generation, spawnVso, stop, vsoEnvironment } from "../support/vso.ts";
 
 test("VSO to vso-ts without persistence: no login fails past VSO's token end, one restart at most", async (t) => {
-  const vsoDir = vsoBuild();
-  const dir = mkdtempSync(join(cacheDir(), "migration-"));
-  t.after(() => down(dir).then(() => {}));
-  const state = await up({ dir });
-  const env: TestEnv = {
-    state,
-    kube: await KubeClient.load(state.kubeconfig),
-    vault: new VaultHttp({ address: state.vault.address }),
-    rootToken: state.vault.token,
-  };
-  await applyCRDs(env.kube, join(vsoDir, "crds"));
   const ns = "migrate";
-  await env.kube.create(CORE.namespaces, undefined, { metadata: { name: ns } });
+  const env = await vsoEnvironment(t, ns);
   // VSO's token lives 60 s: it ends at most a minute after VSO stops renewing it.
   const { role } = await dbSetup(env, ns, "10m", "1h", { tokenTtl: "60s" });
   await env.kube.create(CORE.deployments, ns, {
@@ -82,15 +42,7 @@ test("VSO to vso-ts without persistence: no login fails past VSO's token end, on
     }),
   );
 
-  const vso = spawn(
-    join(vsoDir, "bin", "manager"),
-    [
-      "--leader-elect=false",
-      `--metrics-bind-address=127.0.0.1:${await freePort()}`,
-      `--health-probe-bind-address=127.0.0.1:${await freePort()}`,
-    ],
-    { env: { ...process.env, KUBECONFIG: state.kubeconfig, OPERATOR_NAMESPACE: ns }, stdio: "ignore" },
-  );
+  const vso = await spawnVso(env, ns);
   t.after(() => stop(vso));
   const first = decoded(await waitForSecret(env, ns, "db", (s) => Boolean(decoded(s).username), 60_000));
   const vsoLease = await eventually("VSO's lease in status", async () =>

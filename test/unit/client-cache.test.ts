@@ -17,6 +17,7 @@ import {
   decodeEntry,
   encodeEntry,
   loginPath,
+  loginResponse,
   MIN_REMAINING_S,
   type PersistedSession,
   restoreVerdict,
@@ -31,6 +32,7 @@ import {
   isTransient,
   type StoredClientEntry,
 } from "../../src/vault/client-cache-storage.ts";
+import { storedCiphertext } from "../../src/vault/client-cache-transit.ts";
 import { clientCacheKey } from "../../src/vault/client-factory.ts";
 import { VaultApiError, VaultHttp } from "../../src/vault/http.ts";
 
@@ -51,35 +53,129 @@ test("cache key: <method>-<first 7 + last 4 bytes of sha256 hex>, new key on a g
   assert.equal(clientCacheKey("appRole", AUTH_UID, 3, CONN_UID, 1, SA_UID), "appRole-acb9c260dcc9b8b947cc51");
 });
 
+/**
+ * A stored entry as VSO v1.5.0 writes it: encoding/json's Marshal of the
+ * vault/api Secret of a Kubernetes login (every field, in the struct's order).
+ */
+const VSO_ENTRY = JSON.stringify({
+  request_id: "5c1d3c1e-6d7f-4c4e-9a55-6c1f0e0b6a11",
+  lease_id: "",
+  lease_duration: 0,
+  renewable: false,
+  data: null,
+  warnings: null,
+  auth: {
+    client_token: TOKEN,
+    accessor: "acc-1",
+    policies: ["default", "app"],
+    token_policies: ["default", "app"],
+    identity_policies: null,
+    metadata: { role: "app", service_account_name: "default", service_account_uid: SA_UID },
+    orphan: true,
+    entity_id: "e-1",
+    lease_duration: 20,
+    renewable: true,
+    mfa_requirement: null,
+  },
+});
+
 const entry = (over: Partial<PersistedSession> = {}): PersistedSession => ({
-  version: 1,
-  cacheKey: "kubernetes-acb9c260dcc9b8b947cc51",
-  token: TOKEN,
-  accessor: "acc-1",
-  renewable: true,
-  ttlS: 20,
-  issuedAtMs: 1_700_000_000_000,
-  authPath: "auth/kubernetes/login",
+  ...decodeEntry(Buffer.from(VSO_ENTRY), "kubernetes-acb9c260dcc9b8b947cc51"),
   ...over,
 });
 
-test("entry round-trips and is refused for another key or when malformed, without echoing its content", () => {
-  const e = entry({ vaultNamespace: "team-a" });
-  assert.deepEqual(decodeEntry(encodeEntry(e), e.cacheKey), e);
+/** vso-ts's format before issue 21 (still read, for one release). */
+const legacy = (over: Record<string, unknown> = {}) =>
+  Buffer.from(
+    JSON.stringify({
+      version: 1,
+      cacheKey: "kubernetes-acb9c260dcc9b8b947cc51",
+      token: TOKEN,
+      accessor: "acc-1",
+      renewable: true,
+      ttlS: 20,
+      issuedAtMs: 1_700_000_000_000,
+      authPath: "auth/kubernetes/login",
+      vaultNamespace: "team-a",
+      ...over,
+    }),
+  );
+
+test("VSO's entry (a login response) is read, and written back byte for byte", () => {
+  const e = decodeEntry(Buffer.from(VSO_ENTRY), "kubernetes-any");
+  assert.equal(e.token, TOKEN);
+  assert.equal(e.accessor, "acc-1");
+  assert.equal(e.ttlS, 20);
+  assert.equal(e.renewable, true);
+  assert.equal(e.authPath, undefined, "VSO's entry does not record the login path");
+  assert.equal(encodeEntry(e.response).toString(), VSO_ENTRY);
+});
+
+test("a login response from Vault is stored in the shape VSO's api.Secret marshals to", () => {
+  const fromVault = {
+    request_id: "r-1",
+    lease_id: "",
+    renewable: false,
+    lease_duration: 0,
+    data: null,
+    wrap_info: null,
+    warnings: null,
+    auth: {
+      client_token: TOKEN,
+      accessor: "acc-1",
+      policies: ["default"],
+      token_policies: ["default"],
+      metadata: { role: "app" },
+      lease_duration: 20,
+      renewable: true,
+      entity_id: "e-1",
+      token_type: "service",
+      orphan: true,
+      mfa_requirement: null,
+      num_uses: 0,
+    },
+    mount_type: "",
+  };
+  const stored = JSON.parse(
+    encodeEntry(
+      loginResponse(fromVault, { token: TOKEN, accessor: "acc-1", renewable: true, ttlS: 20 }),
+    ).toString(),
+  );
+  assert.deepEqual(Object.keys(stored), Object.keys(JSON.parse(VSO_ENTRY)));
+  assert.deepEqual(Object.keys(stored.auth), Object.keys(JSON.parse(VSO_ENTRY).auth));
+  assert.deepEqual(stored.auth.metadata, { role: "app" });
+  assert.equal(stored.auth.identity_policies, null);
+  const back = decodeEntry(Buffer.from(JSON.stringify(stored)), "kubernetes-any");
+  assert.equal(back.token, TOKEN);
+  assert.equal(back.ttlS, 20);
+});
+
+test("vso-ts's earlier entry is still read; malformed entries are refused without echoing their content", () => {
+  const old = decodeEntry(legacy(), "kubernetes-acb9c260dcc9b8b947cc51");
+  assert.equal(old.token, TOKEN);
+  assert.equal(old.authPath, "auth/kubernetes/login");
+  assert.equal(old.response.auth.client_token, TOKEN, "rewritten in VSO's format when saved again");
+  const auth = JSON.parse(VSO_ENTRY).auth;
+  const vso = (a: Record<string, unknown>) => Buffer.from(JSON.stringify({ auth: { ...auth, ...a } }));
   const bad: [Buffer, RegExp][] = [
-    [encodeEntry(e), /another cache key/],
-    [Buffer.from(`{"token":"${TOKEN}"`), /not valid JSON/],
-    [Buffer.from(JSON.stringify({ ...e, version: 2 })), /unsupported entry version 2/],
-    [Buffer.from(JSON.stringify({ ...e, accessor: "" })), /lacks token, accessor/],
-    [Buffer.from(JSON.stringify({ ...e, ttlS: -1 })), /lacks ttlS/],
-    [Buffer.from(JSON.stringify({ ...e, renewable: "yes" })), /lacks ttlS, issuedAtMs or renewable/],
+    [legacy(), /another cache key/],
+    [Buffer.from(`{"auth":{"client_token":"${TOKEN}"`), /not valid JSON/],
+    [legacy({ version: 2 }), /unsupported entry version 2/],
+    [legacy({ accessor: "" }), /lacks token, accessor/],
+    [legacy({ ttlS: -1 }), /lacks ttlS/],
+    [legacy({ renewable: "yes" }), /lacks ttlS, issuedAtMs or renewable/],
+    [Buffer.from(JSON.stringify({ data: { token: TOKEN } })), /not a Vault login response/],
+    [vso({ accessor: "" }), /lacks auth.client_token or auth.accessor/],
+    [vso({ lease_duration: "20s" }), /lacks auth.lease_duration/],
+    [Buffer.from(`[${JSON.stringify(TOKEN)}]`), /not an object/],
   ];
   for (const [i, [bytes, msg]] of bad.entries()) {
-    const key = i === 0 ? "kubernetes-other" : e.cacheKey;
+    const key = i === 0 ? "kubernetes-other" : "kubernetes-acb9c260dcc9b8b947cc51";
     assert.throws(
       () => decodeEntry(bytes, key),
       (err: Error) =>
         err instanceof CacheEntryError && msg.test(err.message) && !err.message.includes("sentinel"),
+      msg.source,
     );
   }
 });
@@ -250,7 +346,7 @@ const reversing = {
 test("persistence: with a cipher the store only ever sees ciphertext; writes and deletes of a key keep their order", async () => {
   const store = new MemoryStore();
   const p = new ClientCachePersistence(store, { cipher: reversing, log: quietLog });
-  await p.save(origin, session, "auth/kubernetes/login");
+  await p.save(origin, session);
   const e = store.entries.get(origin.cacheKey);
   assert.equal(e?.encryptedWith, "default");
   assert.ok(e && !e.payload.toString("latin1").includes("sentinel"));
@@ -259,7 +355,7 @@ test("persistence: with a cipher the store only ever sees ciphertext; writes and
   // A slow delete issued before a save must not remove the newer token.
   store.delayMs = { delete: 50 };
   const d = p.discard(origin.cacheKey, "renewal refused");
-  const s = p.save(origin, { ...session, accessor: "acc-2" }, "auth/kubernetes/login");
+  const s = p.save(origin, { ...session, accessor: "acc-2" });
   await Promise.all([d, s]);
   assert.deepEqual(store.ops.slice(-2), [`delete ${origin.cacheKey}`, `write ${origin.cacheKey}`]);
   const last = store.entries.get(origin.cacheKey);
@@ -271,7 +367,7 @@ test("restore: unusable entries are deleted without asking Vault; an unavailable
   const cases: [string, (s: MemoryStore) => void, boolean][] = [
     [
       "plaintext entry while encryption is required",
-      (s) => s.entries.set(origin.cacheKey, { origin, payload: encodeEntry(entry()) }),
+      (s) => s.entries.set(origin.cacheKey, { origin, payload: encodeEntry(entry().response) }),
       true,
     ],
     [
@@ -323,4 +419,12 @@ test("restore: unusable entries are deleted without asking Vault; an unavailable
     /ECONNREFUSED/,
   );
   assert.equal(down.entries.size, 1, "kept for a retry");
+});
+
+test("Transit: the stored payload is VSO's wrapper of the encrypt response; a bare ciphertext is still read", () => {
+  const c = "vault:v1:QUJD";
+  assert.equal(storedCiphertext(Buffer.from(JSON.stringify({ ciphertext: c, key_version: 1 }))), c);
+  assert.equal(storedCiphertext(Buffer.from(c)), c);
+  assert.throws(() => storedCiphertext(Buffer.from('{"key_version":1}')), CacheEntryError);
+  assert.throws(() => storedCiphertext(Buffer.from('{"ciphertext":')), CacheEntryError);
 });

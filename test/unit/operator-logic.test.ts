@@ -249,13 +249,16 @@ test("secret data: strings raw, other values as Go JSON, _raw, numbers kept verb
   assert.equal(goMarshal(1e-7), "1e-7");
 });
 
-test("restart stamps never repeat, even within one millisecond", () => {
-  const now = Date.parse("2026-01-01T00:00:00.000Z");
+test("restart stamps are VSO's RFC 3339 seconds and never repeat, even within one second", () => {
+  const now = Date.parse("2026-01-01T00:00:00.750Z");
   const a = restartStamp(undefined, now);
   const b = restartStamp(a, now);
-  const c = restartStamp(b, now);
-  assert.equal(a, "2026-01-01T00:00:00.000Z");
-  assert.ok(a < b && b < c);
+  const c = restartStamp(b, now + 100);
+  assert.equal(a, "2026-01-01T00:00:00Z");
+  assert.equal(b, "2026-01-01T00:00:01Z");
+  assert.equal(c, "2026-01-01T00:00:02Z");
+  assert.equal(restartStamp("2025-12-31T23:59:59Z", now), a, "an older stamp does not matter");
+  assert.equal(restartStamp("2026-01-01T00:00:00.500Z", now), b, "our earlier stamps, with milliseconds");
 });
 
 test("client cache keys follow VSO's shape and change with generations", () => {

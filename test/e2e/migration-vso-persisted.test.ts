@@ -1,0 +1,204 @@
+// Switching from HashiCorp VSO (the real v1.5.0 binary) to vso-ts and back,
+// both with client-cache persistence `direct-encrypted` (issue 21). Each
+// operator must take over the Vault tokens the other persisted (VSO's format:
+// the login response, Transit ciphertext wrapped as VSO wraps it, VSO's MAC),
+// so the dynamic secrets' leases, children of those tokens, live on: no Secret
+// rewritten, no credential re-issued, no restart, no failed login. The tokens
+// live 30 s, so each operator runs well past the end the other's tokens would
+// have had if nobody took them over.
+//   VSO      issues `a` (VaultAuth default) and persists its token;
+//   vso-ts   takes over a's token, issues `b` (VaultAuth second), persists b's token;
+//   VSO      takes over both tokens.
+// An app logs in to PostgreSQL with each Secret every second throughout.
+import assert from "node:assert/strict";
+import type { ChildProcess } from "node:child_process";
+import { type TestContext, test } from "node:test";
+import { setTimeout as sleep } from "node:timers/promises";
+import { applyCRDs } from "../../src/dev/crds.ts";
+import { CORE } from "../../src/kube/client.ts";
+import { VSO } from "../../src/operator/resources.ts";
+import { dbSetup, leaseCount, spawnOperator, vds } from "../support/db.ts";
+import { eventually, type TestEnv } from "../support/env.ts";
+import { loginProbe } from "../support/login-probe.ts";
+import { getStatus, type SecretLike, waitForSecret } from "../support/operator.ts";
+import { applyVsoCRDs, generation, spawnVso, stop, vsoEnvironment } from "../support/vso.ts";
+
+const NS = "migrate-cc";
+const TOKEN_TTL_S = 30;
+/** Each operator runs this long: past the end of the other's tokens had nobody renewed them. */
+const RUN_MS = (TOKEN_TTL_S + 15) * 1000;
+const PERSISTENCE = "--client-cache-persistence-model=direct-encrypted";
+
+/** Database role with 30 s operator tokens; VaultAuths `default` and `second` for it; VaultAuth `transit` for the cache. */
+async function setup(env: TestEnv): Promise<{ role: string }> {
+  const { role, policy } = await dbSetup(env, NS, "10m", "1h", { tokenTtl: `${TOKEN_TTL_S}s` });
+  const root = { token: env.rootToken };
+  await env.vault.call("POST", "transit/keys/cc", { ...root, body: {} });
+  await env.vault.call("PUT", "sys/policies/acl/cc", {
+    ...root,
+    body: {
+      policy: [
+        'path "transit/encrypt/cc" { capabilities = ["update"] }',
+        'path "transit/decrypt/cc" { capabilities = ["update"] }',
+      ].join("\n"),
+    },
+  });
+  await env.vault.call("POST", "auth/kubernetes/role/cc", {
+    ...root,
+    body: {
+      bound_service_account_names: ["app"],
+      bound_service_account_namespaces: [NS],
+      policies: ["cc"],
+      ttl: "1h",
+    },
+  });
+  const auth = (name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) =>
+    env.kube.create(VSO.VaultAuth, NS, {
+      apiVersion: "secrets.hashicorp.com/v1beta1",
+      kind: "VaultAuth",
+      metadata: { name, labels },
+      spec: { method: "kubernetes", mount: "kubernetes", ...spec },
+    });
+  await auth("second", { kubernetes: { role: policy, serviceAccount: "app" } });
+  // VSO's encryption client must not share a cache key with a resource's client (it refuses to persist it).
+  await auth(
+    "transit",
+    {
+      kubernetes: { role: "cc", serviceAccount: "app" },
+      storageEncryption: { mount: "transit", keyName: "cc" },
+    },
+    { cacheStorageEncryption: "true" },
+  );
+  return { role };
+}
+
+async function workload(env: TestEnv, name: string) {
+  await env.kube.create(CORE.deployments, NS, {
+    metadata: { name },
+    spec: {
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "c", image: "example.invalid/c" }] },
+      },
+    },
+  });
+}
+
+/** What the app and the operators could change for one VaultDynamicSecret. */
+interface Snapshot {
+  lease: string;
+  clientId: string;
+  cacheKey: string;
+  secretVersion: string;
+  generation: number;
+}
+
+async function snapshot(env: TestEnv, name: string): Promise<Snapshot> {
+  const st = await getStatus(env, "VaultDynamicSecret", NS, name);
+  const secret = (await env.kube.get(CORE.secrets, NS, name)) as SecretLike;
+  const meta = st.vaultClientMeta as { id?: string; cacheKey?: string } | undefined;
+  return {
+    lease: String((st.secretLease as { id?: string } | undefined)?.id ?? ""),
+    clientId: meta?.id ?? "",
+    cacheKey: meta?.cacheKey ?? "",
+    secretVersion: secret.metadata.resourceVersion ?? "",
+    generation: await generation(env, NS, `web-${name}`),
+  };
+}
+
+/** The accessor of the token persisted for a cache key (decrypted with the root token). */
+async function persistedAccessor(env: TestEnv, cacheKey: string): Promise<string | undefined> {
+  const s = (await env.kube.getOrNull(CORE.secrets, NS, `vso-cc-${cacheKey}`)) as SecretLike | null;
+  if (!s) return undefined;
+  const { ciphertext } = JSON.parse(Buffer.from(s.data?.secret ?? "", "base64").toString("utf8"));
+  const res = await env.vault.call<{ data: { plaintext: string } }>("PUT", "transit/decrypt/cc", {
+    token: env.rootToken,
+    body: { ciphertext },
+  });
+  const login = JSON.parse(Buffer.from(res.json?.data.plaintext ?? "", "base64").toString("utf8"));
+  return login.auth.accessor as string;
+}
+
+/** Creates a VaultDynamicSecret and waits for its lease and its persisted client. */
+async function issue(env: TestEnv, name: string, role: string, auth?: string): Promise<Snapshot> {
+  await workload(env, `web-${name}`);
+  await env.kube.create(
+    VSO.VaultDynamicSecret,
+    NS,
+    vds(name, {
+      path: `creds/${role}`,
+      revoke: true,
+      ...(auth ? { vaultAuthRef: auth } : {}),
+      rolloutRestartTargets: [{ kind: "Deployment", name: `web-${name}` }],
+    }),
+  );
+  await waitForSecret(env, NS, name, (s) => Boolean(s.data?.username), 60_000);
+  const snap = await eventually(`${name}'s lease and client in status`, async () => {
+    const s = await snapshot(env, name);
+    return s.lease && s.cacheKey ? s : null;
+  });
+  await eventually(`${name}'s client persisted`, () => persistedAccessor(env, snap.cacheKey), 30_000);
+  await sleep(3_000); // the operator settles (VSO may restart the target during its first sync, a defect of its own)
+  return snapshot(env, name);
+}
+
+/** Counts what a switch changed for one VaultDynamicSecret and asserts nothing did. */
+function assertUntouched(t: TestContext, phase: string, name: string, before: Snapshot, after: Snapshot) {
+  const changed = {
+    rewritten: before.secretVersion !== after.secretVersion ? 1 : 0,
+    reissued: before.lease !== after.lease ? 1 : 0,
+    restarts: after.generation - before.generation,
+    newToken: before.clientId !== after.clientId ? 1 : 0,
+  };
+  t.diagnostic(`${phase}, ${name}: ${JSON.stringify(changed)}`);
+  assert.deepEqual(changed, { rewritten: 0, reissued: 0, restarts: 0, newToken: 0 }, `${phase}, ${name}`);
+}
+
+test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over the other's tokens, nothing re-issued", async (t) => {
+  const env = await vsoEnvironment(t, NS);
+  const { role } = await setup(env);
+  const running: ChildProcess[] = [];
+  t.after(() => Promise.all(running.map(stop)));
+
+  // 1. VSO issues `a` and persists its token.
+  const vso = await spawnVso(env, NS, [PERSISTENCE]);
+  running.push(vso);
+  const a0 = await issue(env, "a", role);
+  const vsoAccessor = await persistedAccessor(env, a0.cacheKey);
+  const probeA = loginProbe(env, NS, "a");
+
+  // 2. VSO stops; vso-ts takes over its token and issues `b`.
+  await stop(vso);
+  await applyCRDs(env.kube);
+  const vsots = spawnOperator(env, NS, [PERSISTENCE]);
+  running.push(vsots);
+  const b0 = await issue(env, "b", role, "second");
+  const probeB = loginProbe(env, NS, "b");
+  await sleep(RUN_MS);
+  const a1 = await snapshot(env, "a");
+  assertUntouched(t, "VSO to vso-ts", "a", a0, a1);
+  assert.equal(
+    await persistedAccessor(env, a0.cacheKey),
+    vsoAccessor,
+    "VSO's persisted token is the one in use",
+  );
+  const b1 = await snapshot(env, "b");
+
+  // 3. vso-ts stops; VSO takes over both tokens (its own, kept alive by vso-ts, and vso-ts's).
+  await stop(vsots);
+  await applyVsoCRDs(env);
+  const back = await spawnVso(env, NS, [PERSISTENCE]);
+  running.push(back);
+  await sleep(RUN_MS);
+  assertUntouched(t, "vso-ts to VSO", "a", a1, await snapshot(env, "a"));
+  assertUntouched(t, "vso-ts to VSO", "b", b1, await snapshot(env, "b"));
+  assert.notEqual(b0.cacheKey, a0.cacheKey);
+
+  const [pa, pb] = await Promise.all([probeA.stop(), probeB.stop()]);
+  const leases = await leaseCount(env, role);
+  t.diagnostic(
+    `logins a: ${pa.attempts} (${pa.failures} failed), b: ${pb.attempts} (${pb.failures} failed); live leases ${leases}`,
+  );
+  assert.equal(pa.failures + pb.failures, 0, "no failed login through both switches");
+});
