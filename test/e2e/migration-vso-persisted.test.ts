@@ -57,7 +57,8 @@ async function setup(env: TestEnv): Promise<{ role: string }> {
       apiVersion: "secrets.hashicorp.com/v1beta1",
       kind: "VaultAuth",
       metadata: { name, labels },
-      spec: { method: "kubernetes", mount: "kubernetes", ...spec },
+      // VSO insists on the reference for VaultAuths other than `default` in its own namespace.
+      spec: { method: "kubernetes", mount: "kubernetes", vaultConnectionRef: "default", ...spec },
     });
   await auth("second", { kubernetes: { role: policy, serviceAccount: "app" } });
   // VSO's encryption client must not share a cache key with a resource's client (it refuses to persist it).
