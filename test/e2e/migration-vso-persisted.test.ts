@@ -3,7 +3,8 @@
 // operator must take over the Vault tokens the other persisted (VSO's format:
 // the login response, Transit ciphertext wrapped as VSO wraps it, VSO's MAC),
 // so the dynamic secrets' leases, children of those tokens, live on: no Secret
-// rewritten, no credential re-issued, no restart, no failed login. The tokens
+// rewritten, no credential re-issued, no restart, no failed login; a
+// VaultStaticSecret with a template and a filter is not rewritten either. The tokens
 // live 30 s, so each operator runs well past the end the other's tokens would
 // have had if nobody took them over.
 //   VSO      issues `a` (VaultAuth default) and persists its token;
@@ -20,7 +21,7 @@ import { VSO } from "../../src/operator/resources.ts";
 import { dbSetup, leaseCount, spawnOperator, vds } from "../support/db.ts";
 import { eventually, type TestEnv } from "../support/env.ts";
 import { loginProbe } from "../support/login-probe.ts";
-import { getStatus, type SecretLike, waitForSecret } from "../support/operator.ts";
+import { getStatus, kvPut, type SecretLike, waitForSecret } from "../support/operator.ts";
 import { applyVsoCRDs, generation, spawnVso, stop, vsoEnvironment } from "../support/vso.ts";
 
 const NS = "migrate-cc";
@@ -60,6 +61,21 @@ async function setup(env: TestEnv): Promise<{ role: string }> {
       // VSO insists on the reference for VaultAuths other than `default` in its own namespace.
       spec: { method: "kubernetes", mount: "kubernetes", vaultConnectionRef: "default", ...spec },
     });
+  // The role also reads the static secret.
+  await env.vault.call("PUT", "sys/policies/acl/kv-app", {
+    ...root,
+    body: { policy: 'path "secret/data/app/*" { capabilities = ["read"] }' },
+  });
+  await env.vault.call("POST", `auth/kubernetes/role/${policy}`, {
+    ...root,
+    body: {
+      bound_service_account_names: ["app"],
+      bound_service_account_namespaces: [NS],
+      policies: [policy, "kv-app"],
+      ttl: `${TOKEN_TTL_S}s`,
+    },
+  });
+  await kvPut(env, "app/config", { user: "alice", port: "5432", internal: "x" });
   await auth("second", { kubernetes: { role: policy, serviceAccount: "app" } });
   // VSO's encryption client must not share a cache key with a resource's client (it refuses to persist it).
   await auth(
@@ -121,6 +137,31 @@ async function persistedAccessor(env: TestEnv, cacheKey: string): Promise<string
   return login.auth.accessor as string;
 }
 
+/** A VaultStaticSecret with a template and a filter, as the walkthrough's, refreshed every 5 s. */
+async function staticSecret(env: TestEnv): Promise<string> {
+  await env.kube.create(VSO.VaultStaticSecret, NS, {
+    apiVersion: "secrets.hashicorp.com/v1beta1",
+    kind: "VaultStaticSecret",
+    metadata: { name: "s" },
+    spec: {
+      type: "kv-v2",
+      mount: "secret",
+      path: "app/config",
+      refreshAfter: "5s",
+      destination: {
+        name: "s",
+        create: true,
+        transformation: {
+          excludes: ["internal"],
+          templates: { url: { text: '{{ get .Secrets "user" }}@db:{{ get .Secrets "port" }}' } },
+        },
+      },
+    },
+  });
+  const s = await waitForSecret(env, NS, "s", (x) => Boolean(x.data?.url), 60_000);
+  return s.metadata.resourceVersion ?? "";
+}
+
 /** Creates a VaultDynamicSecret and waits for its lease and its persisted client. */
 async function issue(env: TestEnv, name: string, role: string, auth?: string): Promise<Snapshot> {
   await workload(env, `web-${name}`);
@@ -165,9 +206,11 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
   // 1. VSO issues `a` and persists its token.
   const vso = await spawnVso(env, NS, [PERSISTENCE]);
   running.push(vso);
+  const s0 = await staticSecret(env);
   const a0 = await issue(env, "a", role);
   const vsoAccessor = await persistedAccessor(env, a0.cacheKey);
   const probeA = loginProbe(env, NS, "a");
+  t.after(() => probeA.stop());
 
   // 2. VSO stops; vso-ts takes over its token and issues `b`.
   await stop(vso);
@@ -176,6 +219,7 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
   running.push(vsots);
   const b0 = await issue(env, "b", role, "second");
   const probeB = loginProbe(env, NS, "b");
+  t.after(() => probeB.stop());
   await sleep(RUN_MS);
   const a1 = await snapshot(env, "a");
   assertUntouched(t, "VSO to vso-ts", "a", a0, a1);
@@ -195,6 +239,9 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
   assertUntouched(t, "vso-ts to VSO", "a", a1, await snapshot(env, "a"));
   assertUntouched(t, "vso-ts to VSO", "b", b1, await snapshot(env, "b"));
   assert.notEqual(b0.cacheKey, a0.cacheKey);
+  const s1 = ((await env.kube.get(CORE.secrets, NS, "s")) as SecretLike).metadata.resourceVersion;
+  t.diagnostic(`static Secret rewritten through both switches: ${s1 === s0 ? 0 : 1}`);
+  assert.equal(s1, s0, "the VaultStaticSecret's Secret was not rewritten by either operator");
 
   const [pa, pb] = await Promise.all([probeA.stop(), probeB.stop()]);
   const leases = await leaseCount(env, role);
