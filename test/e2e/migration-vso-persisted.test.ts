@@ -245,8 +245,11 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
 
   const [pa, pb] = await Promise.all([probeA.stop(), probeB.stop()]);
   const leases = await leaseCount(env, role);
+  // VSO issues two leases when it creates a VaultDynamicSecret and keeps one (a defect of its own): at most one more.
   t.diagnostic(
-    `logins a: ${pa.attempts} (${pa.failures} failed), b: ${pb.attempts} (${pb.failures} failed); live leases ${leases}`,
+    `logins a: ${pa.attempts} (${pa.failures} failed), b: ${pb.attempts} (${pb.failures} failed); ` +
+      `live leases ${leases}, of which not in any status ${leases - 2}`,
   );
   assert.equal(pa.failures + pb.failures, 0, "no failed login through both switches");
+  assert.ok(leases <= 3, `${leases} live leases for 2 VaultDynamicSecrets`);
 });
