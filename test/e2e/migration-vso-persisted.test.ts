@@ -162,6 +162,51 @@ async function staticSecret(env: TestEnv): Promise<string> {
   return s.metadata.resourceVersion ?? "";
 }
 
+/**
+ * Counts the writes to the resources (every MODIFIED event of a watch: a write
+ * that changes nothing does not reach it) per phase, with the status fields
+ * each one changed, so a switch shows what each operator rewrote.
+ */
+function writeLog(env: TestEnv) {
+  const abort = new AbortController();
+  let phase = "vso";
+  const last = new Map<string, string>();
+  const writes: { phase: string; name: string; fields: string[] }[] = [];
+  for (const kind of ["VaultStaticSecret", "VaultDynamicSecret"] as const) {
+    void env.kube
+      .watch(
+        VSO[kind],
+        NS,
+        { timeoutSeconds: 900 },
+        (ev) => {
+          const o = ev.object as { metadata: { name?: string }; status?: Record<string, unknown> };
+          const key = `${kind}/${o.metadata.name}`;
+          const status = o.status ?? {};
+          const before = JSON.parse(last.get(key) ?? "{}") as Record<string, unknown>;
+          last.set(key, JSON.stringify(status));
+          if (ev.type !== "MODIFIED") return;
+          const fields = [...new Set([...Object.keys(before), ...Object.keys(status)])].filter(
+            (f) => JSON.stringify(before[f]) !== JSON.stringify(status[f]),
+          );
+          writes.push({ phase, name: key, fields });
+        },
+        abort.signal,
+      )
+      .catch(() => {});
+  }
+  return {
+    set(p: string) {
+      phase = p;
+    },
+    in(p: string) {
+      return writes.filter((w) => w.phase === p);
+    },
+    stop() {
+      abort.abort();
+    },
+  };
+}
+
 /** Creates a VaultDynamicSecret and waits for its lease and its persisted client. */
 async function issue(env: TestEnv, name: string, role: string, auth?: string): Promise<Snapshot> {
   await workload(env, `web-${name}`);
@@ -203,6 +248,9 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
   const running: ChildProcess[] = [];
   t.after(() => Promise.all(running.map(stop)));
 
+  const log = writeLog(env);
+  t.after(() => log.stop());
+
   // 1. VSO issues `a` and persists its token.
   const vso = await spawnVso(env, NS, [PERSISTENCE]);
   running.push(vso);
@@ -214,6 +262,7 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
 
   // 2. VSO stops; vso-ts takes over its token and issues `b`.
   await stop(vso);
+  log.set("vso-ts");
   await applyCRDs(env.kube);
   const vsots = spawnOperator(env, NS, [PERSISTENCE]);
   running.push(vsots);
@@ -232,6 +281,7 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
 
   // 3. vso-ts stops; VSO takes over both tokens (its own, kept alive by vso-ts, and vso-ts's).
   await stop(vsots);
+  log.set("vso again");
   await applyVsoCRDs(env);
   const back = await spawnVso(env, NS, [PERSISTENCE]);
   running.push(back);
@@ -243,6 +293,14 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
   t.diagnostic(`static Secret rewritten through both switches: ${s1 === s0 ? 0 : 1}`);
   assert.equal(s1, s0, "the VaultStaticSecret's Secret was not rewritten by either operator");
 
+  assert.ok(log.in("vso").length > 0, "the watch saw VSO's first syncs");
+  const switched = (phase: string) =>
+    // b is created in the vso-ts phase: its writes there are its first sync, not the switch's.
+    log.in(phase).filter((x) => phase !== "vso-ts" || x.name !== "VaultDynamicSecret/b");
+  for (const phase of ["vso-ts", "vso again"]) {
+    t.diagnostic(`resource writes after the switch to ${phase}: ${JSON.stringify(switched(phase))}`);
+  }
+  assert.deepEqual(switched("vso-ts"), [], "vso-ts accepts VSO's status as it is: no write");
   const [pa, pb] = await Promise.all([probeA.stop(), probeB.stop()]);
   const leases = await leaseCount(env, role);
   // VSO issues two leases when it creates a VaultDynamicSecret and keeps one (a defect of its own): at most one more.
