@@ -172,31 +172,41 @@ function writeLog(env: TestEnv) {
   let phase = "vso";
   const last = new Map<string, string>();
   const writes: { phase: string; name: string; fields: string[] }[] = [];
+  const errors: string[] = [];
+  const onEvent = (kind: string) => (ev: { type: string; object: unknown }) => {
+    const o = ev.object as { metadata: { name?: string }; status?: Record<string, unknown> };
+    const key = `${kind}/${o.metadata.name}`;
+    const status = o.status ?? {};
+    const seen = last.get(key);
+    last.set(key, JSON.stringify(status));
+    // A watch re-opened after a CRD update lists everything again: only what changed since counts.
+    if (ev.type !== "MODIFIED" && !(ev.type === "ADDED" && seen !== undefined)) return;
+    if (seen === JSON.stringify(status) && ev.type === "ADDED") return;
+    const before = JSON.parse(seen ?? "{}") as Record<string, unknown>;
+    const fields = [...new Set([...Object.keys(before), ...Object.keys(status)])].filter(
+      (f) => JSON.stringify(before[f]) !== JSON.stringify(status[f]),
+    );
+    writes.push({ phase, name: key, fields });
+  };
   for (const kind of ["VaultStaticSecret", "VaultDynamicSecret"] as const) {
-    void env.kube
-      .watch(
-        VSO[kind],
-        NS,
-        { timeoutSeconds: 900 },
-        (ev) => {
-          const o = ev.object as { metadata: { name?: string }; status?: Record<string, unknown> };
-          const key = `${kind}/${o.metadata.name}`;
-          const status = o.status ?? {};
-          const before = JSON.parse(last.get(key) ?? "{}") as Record<string, unknown>;
-          last.set(key, JSON.stringify(status));
-          if (ev.type !== "MODIFIED") return;
-          const fields = [...new Set([...Object.keys(before), ...Object.keys(status)])].filter(
-            (f) => JSON.stringify(before[f]) !== JSON.stringify(status[f]),
-          );
-          writes.push({ phase, name: key, fields });
-        },
-        abort.signal,
-      )
-      .catch(() => {});
+    // Applying the other operator's CRDs ends the watches: each is opened again until stopped.
+    void (async () => {
+      while (!abort.signal.aborted) {
+        try {
+          await env.kube.watch(VSO[kind], NS, { timeoutSeconds: 900 }, onEvent(kind), abort.signal);
+        } catch (err) {
+          if (!abort.signal.aborted) errors.push(String(err));
+          await sleep(200);
+        }
+      }
+    })();
   }
   return {
     set(p: string) {
       phase = p;
+    },
+    errors() {
+      return errors.join("; ");
     },
     in(p: string) {
       return writes.filter((w) => w.phase === p);
@@ -293,7 +303,7 @@ test("VSO to vso-ts and back, with direct-encrypted persistence: each takes over
   t.diagnostic(`static Secret rewritten through both switches: ${s1 === s0 ? 0 : 1}`);
   assert.equal(s1, s0, "the VaultStaticSecret's Secret was not rewritten by either operator");
 
-  assert.ok(log.in("vso").length > 0, "the watch saw VSO's first syncs");
+  assert.ok(log.in("vso").length > 0, `the watch saw VSO's first syncs (watch errors: ${log.errors()})`);
   const switched = (phase: string) =>
     // b is created in the vso-ts phase: its writes there are its first sync, not the switch's.
     log.in(phase).filter((x) => phase !== "vso-ts" || x.name !== "VaultDynamicSecret/b");

@@ -101,6 +101,33 @@ const scenarios: { name: string; run(t: Parameters<typeof Harness.start>[0]): Pr
     },
   },
   {
+    name: "a status VSO wrote (its wording, its timestamps) is accepted as it is: no write at a switch",
+    async run(t) {
+      const { h, rec } = await started(t);
+      const vsoWording: Record<string, string> = {
+        SecretSynced: "Secret synced, horizon=5.104s",
+        Healthy: "VaultStaticSecretHealthy",
+        Ready: "VaultStaticSecretReady",
+      };
+      h.kube.edit<VSS>(VSO.VaultStaticSecret, NS, "web", (o) => {
+        for (const c of o.status?.conditions ?? []) {
+          c.message = vsoWording[c.type] ?? c.message;
+          c.lastTransitionTime = "2026-12-01T10:00:00Z";
+        }
+      });
+      const statusWrites = h.kube.count({ plural: "vaultstaticsecrets", subresource: "status" });
+      h.clock.advanceSeconds(60);
+      await h.reconcile(rec, "web");
+      assert.equal(h.kube.count({ plural: "vaultstaticsecrets", subresource: "status" }), statusWrites);
+      assert.equal(synced(status(h))?.message, vsoWording.SecretSynced);
+
+      // A write is news: its message replaces the wording.
+      h.vault.putKV("app/config", { user: "alice", pass: "rotated" });
+      await h.reconcile(rec, "web");
+      assert.equal(synced(status(h))?.message, "Secret synced", "a write says so");
+    },
+  },
+  {
     name: "data change: a new KV version is written and the workload restarted",
     async run(t) {
       const { h, rec } = await started(t);

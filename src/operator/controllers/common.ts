@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import type { RolloutRestartTarget } from "../../api/index.ts";
 import { ConditionReason, ConditionType, EventReason, OwnerLabel } from "../../api/index.ts";
 import { KubeApiError, type KubeObject } from "../../kube/client.ts";
-import { boolStatus, type Condition, setCondition } from "../../runtime/conditions.ts";
+import { boolStatus, type Condition, type NewCondition, setCondition } from "../../runtime/conditions.ts";
 import { ConfigurationError } from "../../runtime/errors.ts";
 import type { VaultClient } from "../../vault/client.ts";
 import { ConnectionConfigError } from "../../vault/connection.ts";
@@ -61,6 +61,18 @@ export function describeFailure(cls: ErrorClass, err: unknown): { message: strin
   return { message, reason };
 }
 
+/**
+ * A healthy condition keeps the wording it already has for the same reason:
+ * how "healthy" is phrased is not news, and the status VSO wrote ("Secret
+ * synced, horizon=5.1s") is accepted as it is at a switch instead of being
+ * rewritten. A failure's message is always the latest.
+ */
+function settled(conditions: Condition[] | undefined, c: NewCondition): Condition[] {
+  const prev = conditions?.find((x) => x.type === c.type);
+  const same = prev?.status === "True" && c.status === "True" && prev.reason === c.reason;
+  return setCondition(conditions, same ? { ...c, message: prev.message } : c);
+}
+
 /** Healthy and Ready conditions for a resource that is (or is not) in good shape. */
 export function healthConditions(
   conditions: Condition[] | undefined,
@@ -69,14 +81,14 @@ export function healthConditions(
   message: string,
   generation: number | undefined,
 ): Condition[] {
-  const c = setCondition(conditions, {
+  const c = settled(conditions, {
     type: ConditionType.Healthy,
     status: boolStatus(ok),
     reason: ok ? "Healthy" : "Unhealthy",
     message: ok ? `${kind}Healthy` : message,
     observedGeneration: generation,
   });
-  return setCondition(c, {
+  return settled(c, {
     type: ConditionType.Ready,
     status: boolStatus(ok),
     reason: "Ready",
@@ -98,15 +110,20 @@ export async function vaultClientFor(
   return { client: await ctx.clients.get(resolved, connection, namespace), resolved };
 }
 
-/** SecretSynced, Healthy and Ready conditions for the outcome of a sync. */
+/**
+ * SecretSynced, Healthy and Ready conditions for the outcome of a sync.
+ * `wrote: false` (a look that found nothing to write) keeps a healthy
+ * SecretSynced's message, which says what the last write was.
+ */
 export function syncConditions(
   conditions: Condition[] | undefined,
   kind: string,
   ok: boolean,
   message: string,
   generation: number | undefined,
+  wrote = true,
 ): Condition[] {
-  const c = setCondition(conditions, {
+  const c = (wrote ? setCondition : settled)(conditions, {
     type: ConditionType.SecretSynced,
     status: boolStatus(ok),
     reason: ConditionReason.Synced,

@@ -328,7 +328,7 @@ export class VaultDynamicSecretReconciler {
       message: `lease renewed for ${ttl}s`,
       observedGeneration: run.generation,
     });
-    status.conditions = syncConditions(status.conditions, KIND, true, "Secret synced", run.generation);
+    status.conditions = syncConditions(status.conditions, KIND, true, "Secret synced", run.generation, false);
     await this.engine.commit(run);
     this.ctx.recorder(KIND).normal(run.obj, EventReason.SecretLeaseRenewal, `Lease renewed (${ttl}s)`);
     run.log.info({ lease: lease.id, ttlSeconds: ttl }, "lease renewed");

@@ -105,7 +105,14 @@ export class VaultStaticSecretReconciler {
         if (hmacOn) status.secretMAC = mac;
         else delete status.secretMAC;
         status.vaultClientMeta = { cacheKey: client.cacheKey, id: client.id };
-        status.conditions = syncConditions(status.conditions, KIND, true, "Secret synced", run.generation);
+        status.conditions = syncConditions(
+          status.conditions,
+          KIND,
+          true,
+          "Secret synced",
+          run.generation,
+          wrote,
+        );
         return { restart };
       },
       schedule: () => {
