@@ -263,8 +263,8 @@ export async function restorePersistedClients(deps: {
   allowDefaultGlobals: boolean;
   log: CacheLog;
   metrics?: CacheStorageMetrics;
-}): Promise<{ restored: number; dropped: number; failed: number }> {
-  const out = { restored: 0, dropped: 0, failed: 0 };
+}): Promise<{ restored: number; replacedByLogin: number; dropped: number; failed: number }> {
+  const out = { restored: 0, replacedByLogin: 0, dropped: 0, failed: 0 };
   for (const origin of await deps.store.list()) {
     const auth = deps.auths().find((a) => a.metadata.uid === origin.authUid);
     let why: string | undefined;
@@ -290,8 +290,12 @@ export async function restorePersistedClients(deps: {
     }
     try {
       const client = await deps.clients.restorePersisted(resolved, connection, origin.providerNamespace);
-      if (client?.cacheKey === origin.cacheKey) out.restored++;
-      else {
+      if (client?.cacheKey === origin.cacheKey && client.tags.restored) out.restored++;
+      else if (client?.cacheKey === origin.cacheKey) {
+        // A resource needed the client first, the entry could not be used, and a login
+        // took its place (its entry written anew): not a restore.
+        out.replacedByLogin++;
+      } else {
         // Discarded by the restore, or built for a credential provider that was replaced.
         await deps.store.delete(origin.cacheKey);
         out.dropped++;

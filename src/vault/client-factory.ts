@@ -330,6 +330,7 @@ export class VaultClientFactory {
         connectionUid: connection.metadata.uid,
         connectionGeneration: connection.metadata.generation,
         persisted: persistence !== undefined,
+        restored: restored !== undefined,
       };
       if (persistence) {
         const save = async (s: LoginResult) => {

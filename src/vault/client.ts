@@ -85,6 +85,8 @@ export class VaultClient {
     connectionGeneration?: number;
     /** Whether the token is saved in the persisted client cache. */
     persisted?: boolean;
+    /** Whether the token was taken over from the persisted client cache (not obtained by a login here). */
+    restored?: boolean;
   } = {};
   onOperation?: (op: string, ok: boolean, seconds: number) => void;
   /** A 403 made the client log in again: the new token is recorded (persistence) before it is used. */
