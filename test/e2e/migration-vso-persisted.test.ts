@@ -5,7 +5,7 @@
 // so the dynamic secrets' leases, children of those tokens, live on: no Secret
 // rewritten, no credential re-issued, no restart, no failed login; a
 // VaultStaticSecret with a template and a filter is not rewritten either. The tokens
-// live 30 s, so each operator runs well past the end the other's tokens would
+// live 20 s, so each operator runs well past the end the other's tokens would
 // have had if nobody took them over.
 //   VSO      issues `a` (VaultAuth default) and persists its token;
 //   vso-ts   takes over a's token, issues `b` (VaultAuth second), persists b's token;
@@ -25,12 +25,12 @@ import { getStatus, kvPut, type SecretLike, waitForSecret } from "../support/ope
 import { applyVsoCRDs, generation, spawnVso, stop, vsoEnvironment } from "../support/vso.ts";
 
 const NS = "migrate-cc";
-const TOKEN_TTL_S = 30;
+const TOKEN_TTL_S = 20;
 /** Each operator runs this long: past the end of the other's tokens had nobody renewed them. */
-const RUN_MS = (TOKEN_TTL_S + 15) * 1000;
+const RUN_MS = (TOKEN_TTL_S + 12) * 1000;
 const PERSISTENCE = "--client-cache-persistence-model=direct-encrypted";
 
-/** Database role with 30 s operator tokens; VaultAuths `default` and `second` for it; VaultAuth `transit` for the cache. */
+/** Database role with 20 s operator tokens; VaultAuths `default` and `second` for it; VaultAuth `transit` for the cache. */
 async function setup(env: TestEnv): Promise<{ role: string }> {
   const { role, policy } = await dbSetup(env, NS, "10m", "1h", { tokenTtl: `${TOKEN_TTL_S}s` });
   const root = { token: env.rootToken };

@@ -20,8 +20,8 @@ import { generation, spawnVso, stop, vsoEnvironment } from "../support/vso.ts";
 test("VSO to vso-ts without persistence: no login fails past VSO's token end, one restart at most", async (t) => {
   const ns = "migrate";
   const env = await vsoEnvironment(t, ns);
-  // VSO's token lives 60 s: it ends at most a minute after VSO stops renewing it.
-  const { role } = await dbSetup(env, ns, "10m", "1h", { tokenTtl: "60s" });
+  // VSO's token lives 30 s: it ends at most that long after VSO stops renewing it.
+  const { role } = await dbSetup(env, ns, "10m", "1h", { tokenTtl: "30s" });
   await env.kube.create(CORE.deployments, ns, {
     metadata: { name: "web" },
     spec: {
@@ -57,8 +57,8 @@ test("VSO to vso-ts without persistence: no login fails past VSO's token end, on
   await applyCRDs(env.kube); // vso-ts's CRDs: VSO's plus optional fields of ours
   const vsots = spawnOperator(env, ns);
   t.after(() => stop(vsots));
-  // Past the end of VSO's token for certain (60 s after its last renewal), with a margin.
-  await sleep(80_000);
+  // Past the end of VSO's token for certain (30 s after its last renewal), with a margin.
+  await sleep(45_000);
   const summary = await probe.stop();
   const longest = summary.longestOutageMs;
   const failed = summary.failures;
