@@ -1,5 +1,6 @@
 // Bundles one entry per module (statically imported, so its top level runs) with the image's esbuild
-// options, runs it under the chart's flags with the probe, and prints RSS/heap deltas vs an empty bundle.
+// options, runs it under the chart's flags (plus $NODE_EXTRA_FLAGS) with the probe, and prints
+// RSS/heap deltas vs an empty bundle.
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -41,6 +42,7 @@ async function measure(name, contents) {
       [
         "--max-semi-space-size=1",
         "--optimize-for-size",
+        ...(process.env.NODE_EXTRA_FLAGS ?? "").split(" ").filter(Boolean),
         "--import",
         new URL("probe.mjs", import.meta.url).pathname,
         file,
