@@ -1,8 +1,8 @@
 #!/bin/bash
 # Needs /tmp/mem (outputs) and the environment of `bin/vso dev up --dir $MEMENV` (default /tmp/memenv)
 # with `MEMENV=... node bench/memory/setup10.ts N` run on it.
-# usage: [N=10] [MEMENV=dir] runab.sh BUNDLE TAG [extra node flags...]
-# Runs the bundle as the chart does (plus the extra flags) against the environment, waits for the N
+# usage: [N=10] [MEMENV=dir] [NODE_FLAGS=...] runab.sh BUNDLE TAG [extra node flags...]
+# Runs the bundle as the chart does (its Node flags, or $NODE_FLAGS; plus the extra flags) against the environment, waits for the N
 # Secrets, then 10 s more, dumps memory stats (probe, after GC) and VmHWM; prints one line:
 # the sync time (from the process's start), CPU seconds at the end, the peak at the sync and at the end.
 set -u
@@ -16,7 +16,7 @@ for k in $(seq 1 60); do
 done
 OUT=/tmp/mem/run-$TAG.json
 rm -f $OUT
-PROBE_OUT=$OUT OPERATOR_NAMESPACE=vso-bench node --max-semi-space-size=1 --optimize-for-size "$@" --disable-warning=ExperimentalWarning --import ./bench/memory/probe.mjs $B run --kubeconfig=$KUBECONFIG --operator-namespace=vso-bench --leader-elect=false --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=0 > /tmp/mem/run-$TAG.log 2>&1 &
+PROBE_OUT=$OUT OPERATOR_NAMESPACE=vso-bench node ${NODE_FLAGS:---max-semi-space-size=1 --optimize-for-size --no-opt --no-maglev --liftoff-only} "$@" --disable-warning=ExperimentalWarning --import ./bench/memory/probe.mjs $B run --kubeconfig=$KUBECONFIG --operator-namespace=vso-bench --leader-elect=false --metrics-bind-address=127.0.0.1:0 --health-probe-bind-address=0 > /tmp/mem/run-$TAG.log 2>&1 &
 PID=$!
 T0=$(date +%s.%N)
 POLL=0.5; [ "$N" -gt 100 ] && POLL=2
