@@ -5,6 +5,15 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as esbuild from "esbuild";
 
+// The chart's Node flags (bench/lib/operators.ts), plus $NODE_EXTRA_FLAGS.
+const CHART_FLAGS = [
+  "--max-semi-space-size=1",
+  "--optimize-for-size",
+  "--no-opt",
+  "--no-maglev",
+  "--liftoff-only",
+];
+
 const W = process.env.W ?? new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const cases = JSON.parse(process.argv[2]);
 const args = (process.env.ARGS ?? "run --version").split(" ");
@@ -60,8 +69,8 @@ async function measure(name, stubs) {
     execFileSync(
       process.execPath,
       [
-        "--max-semi-space-size=1",
-        "--optimize-for-size",
+        ...CHART_FLAGS,
+        ...(process.env.NODE_EXTRA_FLAGS ?? "").split(" ").filter(Boolean),
         "--import",
         new URL("probe.mjs", import.meta.url).pathname,
         file,
