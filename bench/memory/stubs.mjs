@@ -36,6 +36,13 @@ async function measure(name, stubs) {
     },
     plugins: [
       {
+        // as bundleOperator (src/dev/operator-image.ts): "undici" is the subset the operator uses
+        name: "undici-subset",
+        setup(b) {
+          b.onResolve({ filter: /^undici$/ }, () => ({ path: `${W}/src/dev/bundle/undici-subset.mjs` }));
+        },
+      },
+      {
         name: "stub",
         setup(b) {
           const re = new RegExp(
