@@ -23,6 +23,7 @@ COPY --from=build /rootfs/ /
 ENV PATH=/usr/local/bin NODE_ENV=production
 WORKDIR /app
 USER 65532:65532
-# The same Node flags as the chart (docs/benchmarks.md): a small young generation, size over speed.
-ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "--optimize-for-size", "--disable-warning=ExperimentalWarning", "/app/vso.mjs"]
+# The same Node flags as the chart (docs/benchmarks.md, "Node's flags"): a small young generation,
+# size over speed, no optimizing compilers (JavaScript: TurboFan, Maglev; WebAssembly: TurboFan).
+ENTRYPOINT ["/usr/local/bin/node", "--max-semi-space-size=1", "--optimize-for-size", "--no-opt", "--no-maglev", "--liftoff-only", "--disable-warning=ExperimentalWarning", "/app/vso.mjs"]
 CMD ["run"]

@@ -1,9 +1,19 @@
 // Bundles one entry per module (statically imported, so its top level runs) with the image's esbuild
-// options, runs it under the chart's flags with the probe, and prints RSS/heap deltas vs an empty bundle.
+// options, runs it under the chart's flags (plus $NODE_EXTRA_FLAGS) with the probe, and prints
+// RSS/heap deltas vs an empty bundle.
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as esbuild from "esbuild";
+
+// The chart's Node flags (bench/lib/operators.ts), plus $NODE_EXTRA_FLAGS.
+const CHART_FLAGS = [
+  "--max-semi-space-size=1",
+  "--optimize-for-size",
+  "--no-opt",
+  "--no-maglev",
+  "--liftoff-only",
+];
 
 const W = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const cases = JSON.parse(process.argv[2]);
@@ -39,8 +49,8 @@ async function measure(name, contents) {
     execFileSync(
       process.execPath,
       [
-        "--max-semi-space-size=1",
-        "--optimize-for-size",
+        ...CHART_FLAGS,
+        ...(process.env.NODE_EXTRA_FLAGS ?? "").split(" ").filter(Boolean),
         "--import",
         new URL("probe.mjs", import.meta.url).pathname,
         file,

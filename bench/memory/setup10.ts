@@ -1,4 +1,5 @@
-// N VaultStaticSecrets on the dev environment, as bench/harness.ts sets them up (no proxy).
+// N VaultStaticSecrets on the dev environment $MEMENV (default /tmp/memenv), as bench/harness.ts
+// sets them up (no proxy). Run once per environment: the resources are created, not updated.
 import { readFileSync } from "node:fs";
 import {
   createConnectionAndAuth,
@@ -13,7 +14,8 @@ import { KubeClient } from "../../src/kube/client.ts";
 import { VaultHttp } from "../../src/vault/http.ts";
 
 const n = Number(process.argv[2] ?? 10);
-const state = JSON.parse(readFileSync("/tmp/memenv/state.json", "utf8"));
+const dir = process.env.MEMENV ?? "/tmp/memenv";
+const state = JSON.parse(readFileSync(`${dir}/state.json`, "utf8"));
 const kube = await KubeClient.load(state.kubeconfig);
 const vault = new VaultHttp({ address: state.vault.address });
 await applyCRDs(kube);

@@ -5,6 +5,15 @@ import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as esbuild from "esbuild";
 
+// The chart's Node flags (bench/lib/operators.ts), plus $NODE_EXTRA_FLAGS.
+const CHART_FLAGS = [
+  "--max-semi-space-size=1",
+  "--optimize-for-size",
+  "--no-opt",
+  "--no-maglev",
+  "--liftoff-only",
+];
+
 const W = process.env.W ?? new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const cases = JSON.parse(process.argv[2]);
 const args = (process.env.ARGS ?? "run --version").split(" ");
@@ -26,6 +35,13 @@ async function measure(name, stubs) {
       js: "import { createRequire as __vsoCreateRequire } from 'node:module'; const require = __vsoCreateRequire(import.meta.url);",
     },
     plugins: [
+      {
+        // as bundleOperator (src/dev/operator-image.ts): "undici" is the subset the operator uses
+        name: "undici-subset",
+        setup(b) {
+          b.onResolve({ filter: /^undici$/ }, () => ({ path: `${W}/src/dev/bundle/undici-subset.mjs` }));
+        },
+      },
       {
         name: "stub",
         setup(b) {
@@ -60,8 +76,8 @@ async function measure(name, stubs) {
     execFileSync(
       process.execPath,
       [
-        "--max-semi-space-size=1",
-        "--optimize-for-size",
+        ...CHART_FLAGS,
+        ...(process.env.NODE_EXTRA_FLAGS ?? "").split(" ").filter(Boolean),
         "--import",
         new URL("probe.mjs", import.meta.url).pathname,
         file,

@@ -9,9 +9,8 @@ import { parseAllDocuments, stringify } from "yaml";
 import type { SecretTransformation, Transformation } from "../api/index.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { validateSecretTransformation } from "../operator/controllers/secrettransformation.ts";
-import { renderTransformation, setTemplateRenderer } from "../operator/controllers/transformation.ts";
+import { renderTransformation } from "../operator/controllers/transformation.ts";
 import { buildSecretData, keyedMap } from "../operator/secret-data.ts";
-import { renderGoTemplates } from "../operator/templates.ts";
 import { parseJsonKeepingNumbers } from "../util/gojson.ts";
 
 const USAGE =
@@ -65,7 +64,7 @@ export async function renderCommand(argv: string[]): Promise<number> {
   ) as unknown as SecretTransformation[];
   for (const st of transformations) {
     st.metadata.namespace ??= "default";
-    const err = validateSecretTransformation(st);
+    const err = await validateSecretTransformation(st);
     st.status = { valid: err === undefined, error: err ?? "" };
   }
   const resource = docs.find((d) => d.spec?.destination !== undefined);
@@ -74,7 +73,6 @@ export async function renderCommand(argv: string[]): Promise<number> {
   const secrets = readJson(values.data, "data file");
   const metadata = values.metadata ? readJson(values.metadata, "metadata file") : {};
   const tr = resource.spec?.destination?.transformation;
-  setTemplateRenderer(renderGoTemplates);
   const lookup = {
     informers: {
       secretTransformations: {

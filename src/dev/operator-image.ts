@@ -21,6 +21,20 @@ export function operatorImageName(version = operatorVersion()): string {
   return `docker.io/library/vso-ts:${version}`;
 }
 
+/**
+ * `import ... from "undici"` in the operator's sources resolves to src/dev/bundle/undici-subset.mjs:
+ * Agent and request without undici's index (fetch, WebSocket, mocks, caches), which would be
+ * parsed and evaluated at start for nothing. The subset's own imports of undici's files resolve
+ * as usual.
+ */
+const undiciSubset: import("esbuild").Plugin = {
+  name: "undici-subset",
+  setup(build) {
+    const subset = join(REPO_ROOT, "src", "dev", "bundle", "undici-subset.mjs");
+    build.onResolve({ filter: /^undici$/ }, () => ({ path: subset }));
+  },
+};
+
 /** The operator as one ES module, with a `require` for the CommonJS packages it bundles. */
 export async function bundleOperator(): Promise<Buffer> {
   const esbuild = await import("esbuild");
@@ -33,6 +47,7 @@ export async function bundleOperator(): Promise<Buffer> {
     target: "node24",
     // `vso dev` drives a local environment from a checkout; it has no place in the image.
     external: ["./dev.ts"],
+    plugins: [undiciSubset],
     minifyWhitespace: true,
     minifySyntax: true,
     legalComments: "eof",

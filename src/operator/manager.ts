@@ -23,7 +23,6 @@ import type { OperatorConfig } from "./config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "./context.ts";
 import { setupSecretTransformation } from "./controllers/secrettransformation.ts";
 import type { Manager, Setup } from "./controllers/setup.ts";
-import { setTemplateRenderer } from "./controllers/transformation.ts";
 import { setupUnservedKinds, UNSERVED_KINDS } from "./controllers/unserved.ts";
 import { setupVaultAuth } from "./controllers/vaultauth.ts";
 import { setupVaultConnection } from "./controllers/vaultconnection.ts";
@@ -35,7 +34,6 @@ import { createLogger } from "./logging.ts";
 import { OperatorMetrics, VERSION } from "./metrics.ts";
 import { VSO } from "./resources.ts";
 import { createSecureMetricsServer, kubeAuthority, MetricsGate } from "./secure-metrics.ts";
-import { renderGoTemplates } from "./templates.ts";
 import { tokenUsers } from "./token-users.ts";
 
 /**
@@ -319,7 +317,6 @@ async function start(
     tokenInUse: (id) => tokenUsers(informers, id).length > 0,
   });
   undo.push(() => clients.close());
-  setTemplateRenderer(renderGoTemplates);
   const ctx: OperatorContext = {
     cfg,
     kube,

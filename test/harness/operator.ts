@@ -16,13 +16,11 @@ import { CORE, type KubeClient, type KubeObject, type ResourceType } from "../..
 import { BackoffRegistry } from "../../src/operator/backoff.ts";
 import { parseOperatorConfig } from "../../src/operator/config.ts";
 import { type Informers, makeRecorders, type OperatorContext } from "../../src/operator/context.ts";
-import { setTemplateRenderer } from "../../src/operator/controllers/transformation.ts";
 import { VaultDynamicSecretReconciler } from "../../src/operator/kinds/dynamic/reconciler.ts";
 import { VaultPKISecretReconciler } from "../../src/operator/kinds/pki/reconciler.ts";
 import { VaultStaticSecretReconciler } from "../../src/operator/kinds/static/reconciler.ts";
 import { OperatorMetrics } from "../../src/operator/metrics.ts";
 import { VSO } from "../../src/operator/resources.ts";
-import { renderGoTemplates } from "../../src/operator/templates.ts";
 import type { ReconcileResult } from "../../src/runtime/controller.ts";
 import { VaultClientFactory } from "../../src/vault/client-factory.ts";
 import { FakeClock } from "./clock.ts";
@@ -104,7 +102,6 @@ export class OperatorProcess {
       vaultConnection: (ns: string, n: string) => informers.connections.get(ns, n),
     };
     const metrics = new OperatorMetrics(cfg);
-    setTemplateRenderer(renderGoTemplates);
     this.ctx = {
       cfg,
       kube: k,

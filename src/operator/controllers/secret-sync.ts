@@ -436,7 +436,7 @@ export class SecretSync<O extends SecretResource<S>, S extends SyncStatus> {
     const shapeAccepted =
       run.status.lastGeneration === run.generation && existing !== null && isOwnedBy(existing, run.owner);
     await checkDestinationWritable(this.ctx.kube, run.owner, dest, existing, shapeAccepted);
-    const transformation = checkTransformation(this.ctx, run.obj, dest.transformation);
+    const transformation = await checkTransformation(this.ctx, run.obj, dest.transformation);
     const inputs = issueInputs([run.generation, run.metaHash, transformation]);
     const held = heldIssue(run.status, inputs);
     if (held) throw held;

@@ -11,13 +11,13 @@ import type { OperatorContext } from "../context.ts";
 import { updateStatus } from "../context.ts";
 import { VSO } from "../resources.ts";
 import { compileRE2 } from "../secret-data.ts";
-import { validateTemplates } from "../templates.ts";
+import { validateTemplates } from "../template-engine.ts";
 import { healthConditions } from "./common.ts";
 import { type Setup, watchOwnKind } from "./setup.ts";
 
 const KIND = "SecretTransformation";
 
-export function validateSecretTransformation(st: SecretTransformation): string | undefined {
+export async function validateSecretTransformation(st: SecretTransformation): Promise<string | undefined> {
   const ns = st.metadata.namespace ?? "";
   const spec = st.spec ?? {};
   const sources = (spec.sourceTemplates ?? []).map((s, i) => ({
@@ -39,7 +39,7 @@ export function validateSecretTransformation(st: SecretTransformation): string |
   } catch (err) {
     return (err as Error).message;
   }
-  const parseError = validateTemplates([...sources, ...templates]);
+  const parseError = await validateTemplates([...sources, ...templates]);
   return parseError ? `spec.templates: ${parseError}` : undefined;
 }
 
@@ -56,7 +56,7 @@ export class SecretTransformationReconciler {
     >;
     const st = inf.get(key.namespace, key.name);
     if (!st) return;
-    const error = validateSecretTransformation(st) ?? "";
+    const error = (await validateSecretTransformation(st)) ?? "";
     const valid = error === "";
     const generation = st.metadata.generation;
     const conditions = healthConditions(st.status?.conditions, KIND, valid, error, generation);

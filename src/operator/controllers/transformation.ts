@@ -8,8 +8,7 @@ import type { KubeObject } from "../../kube/client.ts";
 import type { OperatorContext } from "../context.ts";
 import { RefError } from "../refs.ts";
 import { type FilterSpec, SecretDataError } from "../secret-data.ts";
-import { validateTemplates } from "../templates.ts";
-import { UnsupportedFeatureError } from "./common.ts";
+import { templateEngine, validateTemplates } from "../template-engine.ts";
 
 export interface TemplateSpec {
   /** The Secret data key the output is written to. */
@@ -29,16 +28,6 @@ export interface TemplateInput {
     Annotations: Record<string, string>;
     Labels: Record<string, string>;
   };
-}
-
-/** Renders templates; returns key -> output. Errors must not contain secret values. */
-export type TemplateRenderer = (input: TemplateInput) => Record<string, string>;
-
-let renderer: TemplateRenderer | undefined;
-
-/** Installs the template engine (done once at start-up). */
-export function setTemplateRenderer(r: TemplateRenderer): void {
-  renderer = r;
 }
 
 export interface RenderedTransformation {
@@ -114,13 +103,13 @@ export function collectTransformation(
  * What only the real data can reveal (an execution error) shows at render time.
  * Returns what else may change the outcome of rendering (for IssueHolds).
  */
-export function checkTransformation(
+export async function checkTransformation(
   ctx: Pick<OperatorContext, "informers">,
   obj: KubeObject,
   tr: Transformation | undefined,
-): unknown {
+): Promise<unknown> {
   const collected = collectTransformation(ctx, obj, tr);
-  const parseError = validateTemplates([...collected.sourceTemplates, ...collected.templates]);
+  const parseError = await validateTemplates([...collected.sourceTemplates, ...collected.templates]);
   if (parseError !== undefined) {
     throw new SecretDataError(
       "spec.destination.transformation.templates",
@@ -139,13 +128,9 @@ export async function renderTransformation(
 ): Promise<RenderedTransformation> {
   const { filter, templates, sourceTemplates } = collectTransformation(ctx, obj, tr);
   if (templates.length === 0) return { filter };
-  if (!renderer) {
-    throw new UnsupportedFeatureError(
-      "spec.destination.transformation.templates",
-      "templates are not supported by this build of vso-ts yet; the Secret was left unchanged",
-    );
-  }
-  const values = renderer({
+  // The Go template engine is loaded on the first resource with templates (../template-engine.ts).
+  const engine = await templateEngine();
+  const values = engine.renderGoTemplates({
     templates,
     sourceTemplates,
     data: {
