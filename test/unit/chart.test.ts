@@ -147,6 +147,23 @@ describe("chart rendering: values to objects", () => {
     }
   });
 
+  it("Node's flags: V8's optimizing compilers off by default, on with v8Compilers: optimizing (ours)", () => {
+    const noCompilers = ["--no-opt", "--no-maglev", "--liftoff-only"];
+    const base = manager(render()).command as string[];
+    for (const f of [...noCompilers, "--max-semi-space-size=1", "--optimize-for-size"]) {
+      assert.ok(base.includes(f), `${f} by default`);
+    }
+    const fast = manager(render({ controller: { manager: { v8Compilers: "optimizing" } } }))
+      .command as string[];
+    assert.deepEqual(
+      fast,
+      base.filter((f) => !noCompilers.includes(f)),
+    );
+    const bad = render({ controller: { manager: { v8Compilers: "fast" } } });
+    assert.notEqual(bad.status, 0);
+    assert.match(bad.stderr, /v8Compilers/);
+  });
+
   it("another release name prefixes every name", () => {
     const r = render({}, { release: "acme" });
     r.get("Deployment", "acme-vault-secrets-operator-controller-manager");
