@@ -7,24 +7,13 @@ import { request } from "undici";
 import { REPO_ROOT } from "../../src/dev/paths.ts";
 import { freePort } from "../../src/util/net.ts";
 import type { MemoryLimit } from "./memory-limit.ts";
+import { CHART_NODE_FLAGS } from "./node-flags.ts";
 import { OPERATOR_NS } from "./workload.ts";
+
+export { CHART_NODE_FLAGS };
 
 /** The vso-ts checkout to run (BENCH_VSOTS_ROOT: e.g. an older commit, for before/after). */
 const VSO_TS_ROOT = process.env.BENCH_VSOTS_ROOT ?? REPO_ROOT;
-
-/**
- * The Node flags the chart's Deployment starts vso-ts with (deploy/chart, templates/deployment.yaml):
- * a 1 MiB young-generation semi-space, V8's size-over-speed mode, and neither of V8's optimizing
- * JavaScript compilers (TurboFan, Maglev) nor TurboFan for WebAssembly (undici's HTTP parser runs on
- * Liftoff); docs/benchmarks.md, "Node's flags".
- */
-export const CHART_NODE_FLAGS = [
-  "--max-semi-space-size=1",
-  "--optimize-for-size",
-  "--no-opt",
-  "--no-maglev",
-  "--liftoff-only",
-];
 
 export type OperatorName = "vso-ts" | "vso" | "vso-tuned";
 

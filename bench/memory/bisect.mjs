@@ -5,15 +5,8 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import * as esbuild from "esbuild";
-
-// The chart's Node flags (bench/lib/operators.ts), plus $NODE_EXTRA_FLAGS.
-const CHART_FLAGS = [
-  "--max-semi-space-size=1",
-  "--optimize-for-size",
-  "--no-opt",
-  "--no-maglev",
-  "--liftoff-only",
-];
+// The chart's Node flags, plus $NODE_EXTRA_FLAGS.
+import { CHART_NODE_FLAGS as CHART_FLAGS } from "../lib/node-flags.ts";
 
 const W = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const cases = JSON.parse(process.argv[2]);

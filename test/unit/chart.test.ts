@@ -3,6 +3,7 @@
 // checked by the operator's own flag parser, values the schema must refuse with
 // a message naming the key, `helm lint --strict`, and the drift check of the
 // generated deploy/install.yaml.
+
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, describe, it } from "node:test";
 import { parse, parseAllDocuments, stringify } from "yaml";
+import { CHART_NODE_FLAGS } from "../../bench/lib/node-flags.ts";
 import { KINDS } from "../../src/api/index.ts";
 import { toolPaths } from "../../src/dev/paths.ts";
 import { parseOperatorConfig } from "../../src/operator/config.ts";
@@ -150,9 +152,11 @@ describe("chart rendering: values to objects", () => {
   it("Node's flags: V8's optimizing compilers off by default, on with v8Compilers: optimizing (ours)", () => {
     const noCompilers = ["--no-opt", "--no-maglev", "--liftoff-only"];
     const base = manager(render()).command as string[];
-    for (const f of [...noCompilers, "--max-semi-space-size=1", "--optimize-for-size"]) {
-      assert.ok(base.includes(f), `${f} by default`);
-    }
+    // The bench measures the operator with the flags the chart ships.
+    assert.deepEqual(base.slice(1, 1 + CHART_NODE_FLAGS.length), CHART_NODE_FLAGS);
+    const entrypoint = /^ENTRYPOINT (\[.*\])$/m.exec(readFileSync(join(ROOT, "Dockerfile"), "utf8"))?.[1];
+    assert.deepEqual(JSON.parse(entrypoint ?? "[]"), base, "the image starts as the chart does");
+    for (const f of noCompilers) assert.ok(base.includes(f), `${f} by default`);
     const fast = manager(render({ controller: { manager: { v8Compilers: "optimizing" } } }))
       .command as string[];
     assert.deepEqual(
