@@ -82,9 +82,10 @@ const stringMap = (x: unknown): Record<string, string> | null =>
  * from the earlier format).
  */
 export function loginResponse(
-  raw: Record<string, unknown> | undefined,
+  response: object | undefined,
   essentials: { token: string; accessor: string; renewable: boolean; ttlS: number },
 ): LoginResponse {
+  const raw = response as Record<string, unknown> | undefined;
   const a = (raw?.auth && typeof raw.auth === "object" ? raw.auth : {}) as Record<string, unknown>;
   return {
     request_id: typeof raw?.request_id === "string" ? raw.request_id : "",

@@ -262,7 +262,7 @@ export class ClientCachePersistence {
       renewable,
       leaseDurationS,
       ttlS: entry.ttlS,
-      response: entry.response as unknown as Record<string, unknown>,
+      response: entry.response,
     };
   }
 

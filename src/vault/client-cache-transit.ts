@@ -3,7 +3,8 @@
 // `PUT <mount>/decrypt/<key>`, with a Vault client that is itself never
 // persisted. The stored bytes are what VSO stores: the JSON of the encrypt
 // response's data, `{"ciphertext":"vault:v1:...","key_version":N}`; a bare
-// ciphertext (vso-ts's earlier format) is still read, for one release. Which VaultAuth supplies the key and the client is decided by the
+// ciphertext (vso-ts's earlier format) is still read, for one release.
+// Which VaultAuth supplies the key and the client is decided by the
 // caller (the operator), resolved again on every use so a changed VaultAuth
 // takes effect.
 

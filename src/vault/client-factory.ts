@@ -305,7 +305,7 @@ export class VaultClientFactory {
             renewable: auth.renewable,
             leaseDurationS: auth.lease_duration,
             ttlS: auth.lease_duration,
-            response: res.json as unknown as Record<string, unknown>,
+            response: res.json,
           };
         } catch (err) {
           this.metrics?.operation("login", connName, false, (performance.now() - t0) / 1000);

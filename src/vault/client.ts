@@ -51,7 +51,7 @@ export interface LoginResult {
   /** TTL granted at login: the increment asked for on renewal. Defaults to leaseDurationS. */
   ttlS?: number;
   /** The login response Vault returned (or that was restored): what the persisted client cache stores. */
-  response?: Record<string, unknown>;
+  response?: object;
 }
 
 export type Method = "GET" | "PUT" | "POST" | "DELETE" | "LIST" | "PATCH";
